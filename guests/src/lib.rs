@@ -1,0 +1,8 @@
+//! Guest profiles and the model guest.
+//!
+//! Owns: what is specific to a guest operating system (FreeBSD 10.x: probe discovery layout,
+//! curthread, release detection) and the model guest, a small C kernel that reproduces FreeBSD
+//! 10.4's probe machinery and reports its own ground truth, with the Rust launcher that boots
+//! it under QEMU.
+//!
+//! Must not depend on: D or the command line.

@@ -1,0 +1,8 @@
+//! The bytes FreeBSD 10's dtrace(1) prints: printf conversions, trace() and tracemem() records,
+//! the default record header, aggregation storage, sorting and printing (printa, quantize,
+//! lquantize, llquantize), and the pure string and network subroutines D scripts call.
+//!
+//! Owns: output formats and aggregation data, byte-compatible with FreeBSD 10.4's libdtrace.
+//!
+//! Must not depend on: the D parser or evaluator, QEMU, DWARF or any guest. Callers hand it
+//! plain values (integers with their size and sign, byte strings).
