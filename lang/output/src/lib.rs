@@ -6,3 +6,15 @@
 //!
 //! Must not depend on: the D parser or evaluator, QEMU, DWARF or any guest. Callers hand it
 //! plain values (integers with their size and sign, byte strings).
+
+mod cfmt;
+mod datum;
+pub mod printf;
+mod record;
+
+pub use datum::{Datum, IntVal};
+pub use printf::{Format, FormatError, NoSymbols, RenderError, Symbolizer};
+pub use record::{
+    record_end, record_header, record_prefix, trace_datum, trace_datum_with, tracemem,
+    RecordOptions,
+};
