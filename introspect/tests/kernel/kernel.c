@@ -1,0 +1,133 @@
+/* The introspect test kernel: two vCPUs calling functions the tests put breakpoints on. */
+
+typedef unsigned long u64;
+typedef unsigned int u32;
+typedef unsigned char u8;
+
+struct pcpu {
+    struct pcpu *self;
+    u64 cpuid;
+    u64 pad[6];
+};
+
+struct obj {
+    u64 seq;
+    u64 calls;
+    char name[16];
+};
+
+struct pcpu pcpus[2];
+struct obj objs[2] = { { 0, 0, "obj-cpu0" }, { 0, 0, "obj-cpu1" } };
+volatile u64 loops[2];
+volatile u64 probe_sites[2];
+volatile u64 stub_body_runs;
+volatile u64 probe_enabled;
+volatile u64 cpus_up;
+volatile u64 ap_stack;
+const char marker[32] = "introspect test kernel data";
+/* Reached only through the 4 KiB-page window at 0xffffffffc0000000, pages in reverse order. */
+u8 window_data[4][4096] __attribute__((aligned(4096)));
+static u8 ap_stack_mem[16384] __attribute__((aligned(16)));
+
+extern u64 pd_window[], pt_window[], pdpt_high[];
+extern char trampoline_start[], trampoline_end[];
+
+#define KERNBASE 0xffffffff80000000UL
+#define WINDOW 0xffffffffc0000000UL
+
+static inline void outb(u32 port, u8 v) { __asm__ volatile("outb %0, %w1" ::"a"(v), "Nd"(port)); }
+static inline void wrmsr(u32 msr, u64 v)
+{
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32)));
+}
+
+static void puts(const char *s)
+{
+    while (*s)
+        outb(0x3f8, (u8)*s++);
+}
+
+static u64 phys(const void *p) { return (u64)p - KERNBASE; }
+static u64 *low(u64 pa) { return (u64 *)pa; } /* identity map */
+
+/* The function whose body must never run while traced (an emulated-return target). Seven
+ * arguments: the last one is on the stack at [rsp+8] at entry. */
+__attribute__((noinline, noipa, section(".stub_text"))) void
+probe_stub(u64 id, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
+{
+    (void)id; (void)a0; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5;
+    stub_body_runs++;
+}
+
+/* An entry-breakpoint target. */
+__attribute__((noinline, noipa, section(".traced_text"))) u64 traced_func(struct obj *o, u64 x)
+{
+    o->calls++;
+    return x * 2 + 1;
+}
+
+/* Recursion, to check that returns pair with their own frame. */
+__attribute__((noinline, noipa, section(".recurse_text"))) u64 recurse(u64 n)
+{
+    if (n == 0)
+        return 0;
+    return recurse(n - 1) + n;
+}
+
+static void work(int cpu)
+{
+    for (;;) {
+        loops[cpu]++;
+        if (probe_enabled) {
+            probe_sites[cpu]++;
+            probe_stub((u64)cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000, 0xabc0 + cpu);
+        }
+        traced_func(&objs[cpu], loops[cpu]);
+        recurse(3);
+    }
+}
+
+static void map_window(void)
+{
+    for (int i = 0; i < 4; i++)
+        pt_window[i] = phys(window_data[3 - i]) | 3;
+    pd_window[0] = phys(pt_window) | 3;
+    pdpt_high[511] = phys(pd_window) | 3;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4096; j += 8)
+            *(u64 *)&window_data[i][j] = 0x5749000000000000UL | ((u64)i << 32) | (u64)j;
+    __asm__ volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+}
+
+static void start_ap(void)
+{
+    volatile u32 *apic = (volatile u32 *)0xfee00000UL;
+    u8 *dst = (u8 *)0x8000;
+    for (char *p = trampoline_start; p < trampoline_end; p++)
+        *dst++ = (u8)*p;
+    ap_stack = (u64)&ap_stack_mem[sizeof ap_stack_mem];
+    apic[0x310 / 4] = 1u << 24;
+    apic[0x300 / 4] = 0x4500; /* INIT */
+    for (volatile int i = 0; i < 100000; i++) {
+    }
+    apic[0x310 / 4] = 1u << 24;
+    apic[0x300 / 4] = 0x4608; /* SIPI, vector 0x08 -> 0x8000 */
+}
+
+void kmain(int cpu)
+{
+    pcpus[cpu].self = &pcpus[cpu];
+    pcpus[cpu].cpuid = (u64)cpu;
+    wrmsr(0xc0000101, (u64)&pcpus[cpu]); /* GS_BASE */
+    wrmsr(0xc0000102, 0x7ffffffff000UL); /* KERNEL_GS_BASE */
+    if (cpu == 0) {
+        map_window();
+        puts("up cpu0\n");
+        __atomic_fetch_add(&cpus_up, 1, __ATOMIC_SEQ_CST);
+        start_ap();
+    } else {
+        puts("up cpu1\n");
+        __atomic_fetch_add(&cpus_up, 1, __ATOMIC_SEQ_CST);
+    }
+    work(cpu);
+}
