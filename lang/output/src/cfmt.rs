@@ -129,7 +129,11 @@ pub fn unsigned(out: &mut Vec<u8>, spec: &Spec, v: u64, radix: Radix) {
         Radix::HexUpper if spec.alt && v != 0 => b"0X",
         _ => b"",
     };
-    if radix == Radix::Oct && spec.alt && !matches!(spec.prec, Some(p) if p > digits.len()) && v != 0 {
+    if radix == Radix::Oct
+        && spec.alt
+        && !matches!(spec.prec, Some(p) if p > digits.len())
+        && v != 0
+    {
         // The alternate octal form guarantees one leading zero.
         let mut with_zero = [0u8; 25];
         with_zero[0] = b'0';
@@ -187,7 +191,10 @@ mod tests {
         let mut zero = Spec::width(8);
         zero.zero = true;
         assert_eq!(s(|o| unsigned(o, &zero, 0x123, Radix::Hex)), "00000123");
-        assert_eq!(s(|o| unsigned(o, &Spec::left(8), 0x123, Radix::Hex)), "123     ");
+        assert_eq!(
+            s(|o| unsigned(o, &Spec::left(8), 0x123, Radix::Hex)),
+            "123     "
+        );
         let mut plus = Spec::width(8);
         plus.plus = true;
         assert_eq!(s(|o| signed(o, &plus, 123)), "    +123");
@@ -205,7 +212,10 @@ mod tests {
         let mut z = Spec::width(6);
         z.zero = true;
         assert_eq!(s(|o| signed(o, &z, -42)), "-00042");
-        assert_eq!(s(|o| signed(o, &Spec::width(0), i64::MIN)), "-9223372036854775808");
+        assert_eq!(
+            s(|o| signed(o, &Spec::width(0), i64::MIN)),
+            "-9223372036854775808"
+        );
         let mut o8 = Spec::width(0);
         o8.alt = true;
         assert_eq!(s(|o| unsigned(o, &o8, 8, Radix::Oct)), "010");

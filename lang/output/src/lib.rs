@@ -7,11 +7,16 @@
 //! Must not depend on: the D parser or evaluator, QEMU, DWARF or any guest. Callers hand it
 //! plain values (integers with their size and sign, byte strings).
 
+pub mod agg;
 mod cfmt;
 mod datum;
 pub mod printf;
 mod record;
 
+pub use agg::{
+    print_unprinted, printa, printa_format, AggError, AggFunc, AggParamError, AggPrintOptions,
+    Aggregation, SortOrder,
+};
 pub use datum::{Datum, IntVal};
 pub use printf::{Format, FormatError, NoSymbols, RenderError, Symbolizer};
 pub use record::{

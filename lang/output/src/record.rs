@@ -181,7 +181,11 @@ fn hex_dump(out: &mut Vec<u8>, rec: &[u8]) {
             out.extend_from_slice(b"   ");
         }
         out.extend_from_slice(b"  ");
-        out.extend(chunk.iter().map(|&c| if (b' '..=b'~').contains(&c) { c } else { b'.' }));
+        out.extend(
+            chunk
+                .iter()
+                .map(|&c| if (b' '..=b'~').contains(&c) { c } else { b'.' }),
+        );
         out.push(b'\n');
     }
 }
@@ -199,7 +203,10 @@ mod tests {
     #[test]
     fn header_and_prefix_widths() {
         // §11.1: "%3s %6s %32s\n" and "%3d %6d %32s ".
-        assert_eq!(s(record_header), "CPU     ID                    FUNCTION:NAME\n");
+        assert_eq!(
+            s(record_header),
+            "CPU     ID                    FUNCTION:NAME\n"
+        );
         assert_eq!(
             s(|o| record_prefix(0, 1, b"", b"BEGIN", o)),
             "  0      1                           :BEGIN "

@@ -32,7 +32,12 @@ fn escape_byte(out: &mut Vec<u8>, b: u8) {
             return;
         }
         _ => {
-            out.extend_from_slice(&[b'\\', b'0' + (b >> 6), b'0' + ((b >> 3) & 7), b'0' + (b & 7)]);
+            out.extend_from_slice(&[
+                b'\\',
+                b'0' + (b >> 6),
+                b'0' + ((b >> 3) & 7),
+                b'0' + (b & 7),
+            ]);
             return;
         }
     };

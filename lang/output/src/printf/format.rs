@@ -124,6 +124,16 @@ impl Conversion {
             + usize::from(!self.flags.agg)
     }
 
+    /// Whether an aggregation value goes through libdtrace's signed printer (and so a signed
+    /// normalization division): `%i`-style conversions always, `%d` when the type is signed.
+    pub(crate) fn prints_signed(&self, signed_type: bool) -> bool {
+        match self.entry.printer {
+            super::conv::Printer::Sint => true,
+            super::conv::Printer::Dint => signed_type,
+            _ => false,
+        }
+    }
+
     /// The printf(3) spec before `*` values are known.
     pub(crate) fn base_spec(&self) -> Spec {
         Spec {
@@ -340,9 +350,15 @@ mod tests {
             Format::parse("%-%").unwrap_err(),
             FormatError::PercentWithFlags(1)
         );
-        assert_eq!(Format::parse("%1$d").unwrap_err(), FormatError::Positional(1));
+        assert_eq!(
+            Format::parse("%1$d").unwrap_err(),
+            FormatError::Positional(1)
+        );
         assert_eq!(Format::parse("%**d").unwrap_err(), FormatError::TwoStars(1));
-        assert_eq!(Format::parse("%1.2.3d").unwrap_err(), FormatError::TwoDots(1));
+        assert_eq!(
+            Format::parse("%1.2.3d").unwrap_err(),
+            FormatError::TwoDots(1)
+        );
     }
 
     #[test]

@@ -265,7 +265,10 @@ mod tests {
         // %u zero-extends from the record size whatever the signedness.
         assert_eq!(pf("%u", &[int(2, true)]), "52719");
         // %x and %o too.
-        assert_eq!(pf("%x %o", &[int(4, true), int(2, true)]), "90abcdef 146757");
+        assert_eq!(
+            pf("%x %o", &[int(4, true), int(2, true)]),
+            "90abcdef 146757"
+        );
         // %p prints like %x, without 0x.
         assert_eq!(pf("%p", &[Datum::u64(0x12345678)]), "12345678");
     }
@@ -294,14 +297,26 @@ mod tests {
         assert_eq!(pf("%c %lc %wc", &[a.clone(), a.clone(), a]), "a a a");
         assert_eq!(pf("%S", &[Datum::str("a\nb")]), "a\\nb\\0");
         assert_eq!(pf("%C", &[Datum::i32(9)]), "\\t");
-        assert_eq!(pf("%-6s|%6s", &[Datum::str("ab"), Datum::str("cd")]), "ab    |    cd");
+        assert_eq!(
+            pf("%-6s|%6s", &[Datum::str("ab"), Datum::str("cd")]),
+            "ab    |    cd"
+        );
         assert_eq!(pf("100%%", &[]), "100%");
     }
 
     #[test]
     fn names_fall_back_to_raw_values() {
-        assert_eq!(pf("%a", &[Datum::u64(0xffffffff80001000)]), "0xffffffff80001000");
-        assert_eq!(pf("%I %P", &[Datum::str("10.0.0.1"), Datum::Int(IntVal::u16(80))]), "10.0.0.1 80");
+        assert_eq!(
+            pf("%a", &[Datum::u64(0xffffffff80001000)]),
+            "0xffffffff80001000"
+        );
+        assert_eq!(
+            pf(
+                "%I %P",
+                &[Datum::str("10.0.0.1"), Datum::Int(IntVal::u16(80))]
+            ),
+            "10.0.0.1 80"
+        );
     }
 
     #[test]
@@ -317,8 +332,14 @@ mod tests {
             Err(RenderError::ArgType { conversion: 1, .. })
         ));
         let g = Format::parse("%@d").unwrap();
-        assert_eq!(g.render(&[], &NoSymbols, &mut out), Err(RenderError::AggOutsidePrinta));
+        assert_eq!(
+            g.render(&[], &NoSymbols, &mut out),
+            Err(RenderError::AggOutsidePrinta)
+        );
         let h = Format::parse("%f").unwrap();
-        assert!(matches!(h.render(&[Datum::i32(1)], &NoSymbols, &mut out), Err(RenderError::Unsupported { .. })));
+        assert!(matches!(
+            h.render(&[Datum::i32(1)], &NoSymbols, &mut out),
+            Err(RenderError::Unsupported { .. })
+        ));
     }
 }

@@ -68,14 +68,7 @@ pub(crate) fn rfc822(ns: i64, buf: &mut [u8; 64]) -> usize {
     };
     let fmt = b"%a, %d %b %G %T %Z\0";
     // SAFETY: buf is 64 writable bytes, fmt is NUL-terminated, tm is initialised.
-    unsafe {
-        libc::strftime(
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            fmt.as_ptr().cast(),
-            &tm,
-        )
-    }
+    unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), fmt.as_ptr().cast(), &tm) }
 }
 
 #[cfg(test)]
