@@ -1,0 +1,165 @@
+//! The table of compile units: found by walking unit headers at open, each parsed (abbreviations
+//! and base offsets, not the line program) the first time a lookup lands in it.
+
+use crate::error::{Error, Result};
+use crate::sections::Slice;
+use gimli::{AttributeValue, DebugInfoOffset, Dwarf, Unit, UnitHeader, UnitOffset};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+/// Every unit header of `.debug_info`, sorted by offset, with lazily parsed units.
+pub(crate) struct Units {
+    headers: Vec<UnitHeader<Slice>>,
+    starts: Vec<usize>,
+    parsed: Vec<OnceLock<Arc<Unit<Slice>>>>,
+}
+
+/// Turns a gimli error into this crate's, naming the file and where.
+pub(crate) fn dwarf_err(path: &Path, offset: u64) -> impl Fn(gimli::Error) -> Error + '_ {
+    move |source| Error::Dwarf {
+        path: path.to_path_buf(),
+        offset,
+        source,
+    }
+}
+
+impl Units {
+    /// Walks the unit headers (one read per unit; the units' contents are untouched).
+    pub(crate) fn new(dwarf: &Dwarf<Slice>, path: &Path) -> Result<Self> {
+        let mut headers = Vec::new();
+        let mut iter = dwarf.units();
+        while let Some(header) = iter.next().map_err(dwarf_err(path, 0))? {
+            headers.push(header);
+        }
+        let starts = headers.iter().map(|h| offset_of(h).0).collect();
+        let parsed = headers.iter().map(|_| OnceLock::new()).collect();
+        Ok(Units {
+            headers,
+            starts,
+            parsed,
+        })
+    }
+
+    /// Number of units.
+    pub(crate) fn len(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// The header of unit `i`.
+    pub(crate) fn header(&self, i: usize) -> &UnitHeader<Slice> {
+        &self.headers[i]
+    }
+
+    /// The index of the unit holding `offset` in `.debug_info`.
+    pub(crate) fn index_of(&self, offset: u64) -> Option<usize> {
+        let offset = usize::try_from(offset).ok()?;
+        let i = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .checked_sub(1)?;
+        let h = &self.headers[i];
+        (offset < self.starts[i] + h.length_including_self()).then_some(i)
+    }
+
+    /// Unit `i`, parsed on first use and shared afterwards.
+    pub(crate) fn unit(
+        &self,
+        dwarf: &Dwarf<Slice>,
+        i: usize,
+        path: &Path,
+    ) -> Result<Arc<Unit<Slice>>> {
+        if let Some(u) = self.parsed[i].get() {
+            return Ok(u.clone());
+        }
+        let unit = Arc::new(light_unit(dwarf, self.headers[i], path)?);
+        Ok(self.parsed[i].get_or_init(|| unit).clone())
+    }
+
+    /// The unit holding `offset` and the offset relative to it.
+    pub(crate) fn locate(
+        &self,
+        dwarf: &Dwarf<Slice>,
+        offset: u64,
+        path: &Path,
+    ) -> Result<(Arc<Unit<Slice>>, UnitOffset)> {
+        let i = self.index_of(offset).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: .debug_info offset {offset:#x} is in no unit",
+                path.display()
+            ))
+        })?;
+        let unit = self.unit(dwarf, i, path)?;
+        let rel = usize::try_from(offset).unwrap_or(usize::MAX) - self.starts[i];
+        Ok((unit, UnitOffset(rel)))
+    }
+}
+
+/// Offset of a unit in `.debug_info`.
+pub(crate) fn offset_of(h: &UnitHeader<Slice>) -> DebugInfoOffset {
+    h.offset()
+        .as_debug_info_offset()
+        .unwrap_or(DebugInfoOffset(0))
+}
+
+/// A gimli `Unit` without its line program: the index and type lookups never need line
+/// tables, and parsing thousands of line headers would cost the cold open dearly.
+pub(crate) fn light_unit(
+    dwarf: &Dwarf<Slice>,
+    header: UnitHeader<Slice>,
+    path: &Path,
+) -> Result<Unit<Slice>> {
+    let at = offset_of(&header).0 as u64;
+    let err = dwarf_err(path, at);
+    let abbreviations = dwarf.abbreviations(&header).map_err(&err)?;
+    let encoding = header.encoding();
+    let file_type = gimli::DwarfFileType::Main;
+    let mut unit = Unit {
+        header,
+        abbreviations,
+        name: None,
+        comp_dir: None,
+        low_pc: 0,
+        str_offsets_base: gimli::DebugStrOffsetsBase::default_for_encoding_and_file(
+            encoding, file_type,
+        ),
+        addr_base: gimli::DebugAddrBase(0),
+        loclists_base: gimli::DebugLocListsBase::default_for_encoding_and_file(encoding, file_type),
+        rnglists_base: gimli::DebugRngListsBase::default_for_encoding_and_file(encoding, file_type),
+        line_program: None,
+        dwo_id: None,
+    };
+    let mut entries = unit
+        .header
+        .entries_raw(&unit.abbreviations, None)
+        .map_err(&err)?;
+    let Some(abbrev) = entries.read_abbreviation().map_err(&err)? else {
+        return Ok(unit);
+    };
+    let mut low_pc = None;
+    for spec in abbrev.attributes() {
+        let attr = entries.read_attribute(*spec).map_err(&err)?;
+        match (attr.name(), attr.value()) {
+            (gimli::DW_AT_str_offsets_base, AttributeValue::DebugStrOffsetsBase(b)) => {
+                unit.str_offsets_base = b
+            }
+            (
+                gimli::DW_AT_addr_base | gimli::DW_AT_GNU_addr_base,
+                AttributeValue::DebugAddrBase(b),
+            ) => unit.addr_base = b,
+            (gimli::DW_AT_loclists_base, AttributeValue::DebugLocListsBase(b)) => {
+                unit.loclists_base = b
+            }
+            (
+                gimli::DW_AT_rnglists_base | gimli::DW_AT_GNU_ranges_base,
+                AttributeValue::DebugRngListsBase(b),
+            ) => unit.rnglists_base = b,
+            (gimli::DW_AT_low_pc, v) => low_pc = Some(v),
+            _ => {}
+        }
+    }
+    if let Some(v) = low_pc {
+        // DW_FORM_addrx needs addr_base, which may follow low_pc in the attribute list.
+        unit.low_pc = dwarf.attr_address(&unit, v).map_err(&err)?.unwrap_or(0);
+    }
+    Ok(unit)
+}
