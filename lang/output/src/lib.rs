@@ -12,6 +12,7 @@ mod cfmt;
 mod datum;
 pub mod printf;
 mod record;
+pub mod subr;
 
 pub use agg::{
     print_unprinted, printa, printa_format, AggError, AggFunc, AggParamError, AggPrintOptions,
