@@ -1,0 +1,800 @@
+//! From parsed sources to a runnable [`crate::Program`]: declarations and types, probe matching,
+//! variables, and the two passes over the clauses (the first learns every variable's type from
+//! its assignments, so a clause may read a variable a later clause assigns).
+
+mod action;
+mod expr;
+mod typing;
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::ast::{BaseType, Clause, Expr, Item, Scope, TypeName};
+use crate::error::{err_at, CompileError, Pos, Source, SyntaxError};
+use crate::ir::Node;
+use crate::lexer::MacroArgs;
+use crate::options::Options;
+use crate::probes::{self, Description, ProbeCatalog, ProbeInfo, ProbeKind};
+use crate::program::{AggInfo, CClause, DescriptionMatch, EnabledProbe, Program, VarLayout};
+use crate::types::{Type, TypeSource};
+
+pub(crate) use action::Action;
+pub(crate) use expr::ArgKind;
+pub(crate) use typing::eval_bin;
+
+/// What the command line adds to a compilation.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// `-x` options and `-q`, applied before the program's own pragmas.
+    pub options: Options,
+    /// Operands after the options: `$1..$n`.
+    pub macro_args: Vec<String>,
+}
+
+type CResult<T> = Result<T, SyntaxError>;
+
+/// A declared variable.
+#[derive(Debug, Clone)]
+pub(crate) struct Var {
+    /// Slot (scalars, locals) or id (arrays, thread variables).
+    pub id: u32,
+    /// Value type.
+    pub ty: Type,
+    /// Key types for associative arrays.
+    pub keys: Option<Vec<Type>>,
+}
+
+/// An inline definition.
+#[derive(Debug, Clone)]
+pub(crate) struct Inline {
+    pub ty: Type,
+    pub params: Vec<(Type, String)>,
+    pub body: Expr,
+}
+
+/// A translator definition.
+#[derive(Debug, Clone)]
+pub(crate) struct Translator {
+    /// The output record.
+    pub out: Type,
+    /// The input type.
+    pub input: Type,
+    /// The input parameter's name.
+    pub param: String,
+    /// Member expressions by member name.
+    pub members: HashMap<String, Expr>,
+}
+
+/// The compiler's state over all sources.
+pub(crate) struct Compiler<'a> {
+    pub catalog: &'a dyn ProbeCatalog,
+    pub types: &'a dyn TypeSource,
+    pub opts: Options,
+    pub typedefs: HashMap<String, Type>,
+    pub records: HashMap<String, Type>,
+    pub consts: HashMap<String, (u64, Type)>,
+    pub inlines: HashMap<String, Rc<Inline>>,
+    pub translators: Vec<Rc<Translator>>,
+    pub globals: HashMap<String, Var>,
+    pub assocs: HashMap<String, Var>,
+    pub threads: HashMap<String, Var>,
+    pub locals: HashMap<String, Var>,
+    pub n_globals: u32,
+    pub n_locals: u32,
+    pub n_assocs: u32,
+    pub n_threads: u32,
+    pub aggs: Vec<AggInfo>,
+    pub agg_names: HashMap<String, u32>,
+    /// Parameter bindings for inline and translator bodies (name -> hidden local slot, type).
+    pub params: Vec<(String, u32, Type)>,
+    /// The probes the clause being compiled matched (for args[] types).
+    pub clause_probes: Vec<ProbeInfo>,
+    /// First pass: learn variable types, ignore errors.
+    pub infer: bool,
+    /// Next fault-site number (reported as the DIF offset of runtime errors).
+    pub next_pc: u32,
+    /// All probes: lang's own plus the catalog's.
+    pub probes: Vec<ProbeInfo>,
+    pub kinds: HashMap<u32, ProbeKind>,
+    /// Nesting of inline expansion, to stop self-referencing inlines.
+    pub inline_depth: u32,
+}
+
+/// Compiles D sources (libraries first, in the order given) against a probe catalog and the
+/// guest's types into a runnable program.
+pub fn compile(
+    sources: &[Source],
+    catalog: &dyn ProbeCatalog,
+    types: &dyn TypeSource,
+    options: &CompileOptions,
+) -> Result<Program, CompileError> {
+    let mut c = Compiler::new(catalog, types, options.options.clone());
+    let mut typedef_names: HashSet<String> = HashSet::new();
+    let mut parsed: Vec<(usize, Vec<Item>)> = Vec::new();
+    // Pass 0: parse everything, applying pragmas and declarations in order.
+    for (i, src) in sources.iter().enumerate() {
+        let macros = MacroArgs {
+            args: options.macro_args.clone(),
+            default_args: c.opts.defaultargs,
+        };
+        let is_guest_type = |n: &str| types.resolve_type(n).is_some();
+        let items = crate::parser::parse(&src.text, &macros, &mut typedef_names, &is_guest_type)
+            .map_err(|e| CompileError::new(src, e))?;
+        for item in &items {
+            c.declare(item).map_err(|e| CompileError::new(src, e))?;
+        }
+        parsed.push((i, items));
+    }
+    // Pass 1: learn variable types from assignments anywhere in the program.
+    c.infer = true;
+    for (_, items) in &parsed {
+        for item in items {
+            if let Item::Clause(cl) = item {
+                let _ = c.clause(cl);
+            }
+        }
+    }
+    c.infer = false;
+    c.next_pc = 0;
+    let mut clauses = Vec::new();
+    let mut matches = Vec::new();
+    for (i, items) in &parsed {
+        let src = &sources[*i];
+        for item in items {
+            if let Item::Clause(cl) = item {
+                let (cc, m) = c.clause(cl).map_err(|e| CompileError::new(src, e))?;
+                clauses.push(cc);
+                matches.extend(m);
+            }
+        }
+    }
+    Ok(c.finish(clauses, matches))
+}
+
+impl<'a> Compiler<'a> {
+    fn new(
+        catalog: &'a dyn ProbeCatalog,
+        types: &'a dyn TypeSource,
+        opts: Options,
+    ) -> Compiler<'a> {
+        let mut probes = vec![
+            dtrace_probe(probes::BEGIN_ID, "BEGIN"),
+            dtrace_probe(probes::END_ID, "END"),
+            dtrace_probe(probes::ERROR_ID, "ERROR"),
+        ];
+        let mut kinds = HashMap::new();
+        kinds.insert(probes::BEGIN_ID, ProbeKind::Begin);
+        kinds.insert(probes::END_ID, ProbeKind::End);
+        kinds.insert(probes::ERROR_ID, ProbeKind::Error);
+        for p in catalog.probes() {
+            if let std::collections::hash_map::Entry::Vacant(e) = kinds.entry(p.id) {
+                e.insert(ProbeKind::Catalog);
+                probes.push(p.clone());
+            }
+        }
+        let mut consts = HashMap::new();
+        consts.insert("NULL".to_string(), (0, Type::int(8, true)));
+        Compiler {
+            catalog,
+            types,
+            opts,
+            typedefs: HashMap::new(),
+            records: HashMap::new(),
+            consts,
+            inlines: HashMap::new(),
+            translators: Vec::new(),
+            globals: HashMap::new(),
+            assocs: HashMap::new(),
+            threads: HashMap::new(),
+            locals: HashMap::new(),
+            n_globals: 0,
+            n_locals: 0,
+            n_assocs: 0,
+            n_threads: 0,
+            aggs: Vec::new(),
+            agg_names: HashMap::new(),
+            params: Vec::new(),
+            clause_probes: Vec::new(),
+            infer: false,
+            next_pc: 0,
+            probes,
+            kinds,
+            inline_depth: 0,
+        }
+    }
+
+    /// Applies a top-level declaration or control line.
+    fn declare(&mut self, item: &Item) -> CResult<()> {
+        match item {
+            Item::Clause(_) => Ok(()),
+            Item::Control(text, pos) => self.control(text, *pos),
+            Item::TypeDecl(t) => self.resolve(t).map(|_| ()),
+            Item::Typedef { ty, name, pos } => {
+                let t = self.resolve(ty)?;
+                if self.typedefs.contains_key(name) && !self.infer {
+                    return Err(err_at(*pos, format!("type redeclared: {name}")));
+                }
+                self.typedefs.insert(name.clone(), t);
+                Ok(())
+            }
+            Item::Inline {
+                ty,
+                name,
+                params,
+                body,
+                pos,
+            } => {
+                if self.inlines.contains_key(name) || self.consts.contains_key(name) {
+                    return Err(err_at(*pos, format!("identifier redeclared: {name}")));
+                }
+                let t = self.resolve(ty)?;
+                let mut ps = Vec::new();
+                for (pt, pn) in params {
+                    ps.push((self.resolve(pt)?, pn.clone()));
+                }
+                self.inlines.insert(
+                    name.clone(),
+                    Rc::new(Inline {
+                        ty: t,
+                        params: ps,
+                        body: body.clone(),
+                    }),
+                );
+                Ok(())
+            }
+            Item::Var {
+                scope,
+                ty,
+                name,
+                keys,
+                pos,
+            } => self.declare_var(*scope, ty, name, keys.as_deref(), *pos),
+            Item::Translator {
+                out,
+                input,
+                param,
+                members,
+                pos,
+            } => {
+                let out_t = self.resolve(out)?;
+                let out_rec = match &out_t {
+                    Type::Record(_) => out_t.clone(),
+                    _ => {
+                        return Err(err_at(
+                            *pos,
+                            format!("translator output type must be a struct: {out_t}"),
+                        ))
+                    }
+                };
+                let rec = self.complete(&out_rec, *pos)?;
+                let mut map = HashMap::new();
+                for (m, e, mpos) in members {
+                    if rec.member(m).is_none() {
+                        return Err(self.no_member(&out_rec, m, *mpos));
+                    }
+                    map.insert(m.clone(), e.clone());
+                }
+                let input = self.resolve(input)?;
+                self.translators.push(Rc::new(Translator {
+                    out: out_rec,
+                    input,
+                    param: param.clone(),
+                    members: map,
+                }));
+                Ok(())
+            }
+        }
+    }
+
+    /// A control line: `pragma D option ...`, other `pragma D` forms, `line`, `ident`.
+    fn control(&mut self, text: &str, pos: Pos) -> CResult<()> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match words.as_slice() {
+            ["pragma", "D", "option", rest @ ..] => {
+                let arg = rest.join("");
+                if arg.is_empty() {
+                    return Err(err_at(pos, "malformed #pragma D option"));
+                }
+                let name = arg.split('=').next().unwrap_or("").to_string();
+                self.opts.set_arg(&arg).map_err(|m| {
+                    let value = arg.split_once('=').map_or("", |(_, v)| v);
+                    if m == "Invalid option name" {
+                        err_at(pos, format!("failed to set option '{name}': {m}"))
+                    } else {
+                        err_at(
+                            pos,
+                            format!("failed to set option '{name}' to '{value}': {m}"),
+                        )
+                    }
+                })
+            }
+            ["pragma", "D", "binding" | "depends_on" | "attributes" | "error" | "ident", ..] => {
+                Ok(())
+            }
+            ["pragma", "D", other, ..] => Err(err_at(
+                pos,
+                format!("invalid control directive: #pragma D {other}"),
+            )),
+            ["pragma", "D"] => Err(err_at(pos, "malformed #pragma D")),
+            ["pragma", ..] | ["ident", ..] | ["line", ..] | [] => Ok(()),
+            [d, ..] if d.chars().all(|c| c.is_ascii_digit()) => Ok(()),
+            [d, ..] => Err(err_at(pos, format!("invalid control directive: #{d}"))),
+        }
+    }
+
+    fn declare_var(
+        &mut self,
+        scope: Scope,
+        ty: &TypeName,
+        name: &str,
+        keys: Option<&[TypeName]>,
+        pos: Pos,
+    ) -> CResult<()> {
+        let t = self.resolve(ty)?;
+        let key_types = match keys {
+            Some(ks) => Some(
+                ks.iter()
+                    .map(|k| self.resolve(k))
+                    .collect::<CResult<Vec<_>>>()?,
+            ),
+            None => None,
+        };
+        if self.identifier_taken(name) && scope == Scope::Global {
+            return Err(err_at(pos, format!("identifier redeclared: {name}")));
+        }
+        match scope {
+            Scope::Global if key_types.is_some() => {
+                self.new_var(VarClass::Assoc, name, t, key_types);
+            }
+            Scope::Global => {
+                self.new_var(VarClass::Global, name, t, None);
+            }
+            Scope::Thread => {
+                self.new_var(VarClass::Thread, name, t, key_types);
+            }
+            Scope::Clause => {
+                if key_types.is_some() {
+                    return Err(err_at(
+                        pos,
+                        format!("local variable may not be an associative array: {name}"),
+                    ));
+                }
+                self.new_var(VarClass::Local, name, t, None);
+            }
+        }
+        Ok(())
+    }
+
+    fn identifier_taken(&self, name: &str) -> bool {
+        self.globals.contains_key(name)
+            || self.assocs.contains_key(name)
+            || self.inlines.contains_key(name)
+            || self.consts.contains_key(name)
+    }
+
+    /// Creates a variable of a class and returns it.
+    pub(crate) fn new_var(
+        &mut self,
+        class: VarClass,
+        name: &str,
+        ty: Type,
+        keys: Option<Vec<Type>>,
+    ) -> Var {
+        let (map, counter) = match class {
+            VarClass::Global => (&mut self.globals, &mut self.n_globals),
+            VarClass::Assoc => (&mut self.assocs, &mut self.n_assocs),
+            VarClass::Thread => (&mut self.threads, &mut self.n_threads),
+            VarClass::Local => (&mut self.locals, &mut self.n_locals),
+        };
+        let v = Var {
+            id: *counter,
+            ty,
+            keys,
+        };
+        *counter += 1;
+        map.insert(name.to_string(), v.clone());
+        v
+    }
+
+    /// A hidden clause-local slot for an inline or translator parameter.
+    pub(crate) fn temp_slot(&mut self) -> u32 {
+        self.n_locals += 1;
+        self.n_locals - 1
+    }
+
+    /// Resolves a written type to the model.
+    pub(crate) fn resolve(&mut self, tn: &TypeName) -> CResult<Type> {
+        let mut t = match &tn.base {
+            BaseType::Named(n) => self.named_type(n, tn.pos)?,
+            BaseType::Record {
+                is_union,
+                tag,
+                fields,
+            } => {
+                let mut fs = Vec::new();
+                for f in fields {
+                    let ft = self.resolve(&f.ty)?;
+                    let bits = match &f.bits {
+                        Some(e) => {
+                            let w = self.const_int(e)?;
+                            if w == 0 || w > 64 || !ft.is_integer() {
+                                return Err(err_at(
+                                    e.pos,
+                                    format!("invalid bit-field width for {}", f.name),
+                                ));
+                            }
+                            Some(w as u8)
+                        }
+                        None => None,
+                    };
+                    fs.push((f.name.clone(), ft, bits));
+                }
+                let kw = if *is_union { "union" } else { "struct" };
+                let name = format!("{kw} {}", tag.as_deref().unwrap_or("<anon>"));
+                let rec =
+                    crate::types::layout_record(name.clone(), *is_union, fs, self.opts.strsize);
+                let t = Type::Record(Rc::new(rec));
+                if tag.is_some() {
+                    if matches!(self.records.get(&name), Some(Type::Record(r)) if r.members.is_some())
+                        && !self.infer
+                    {
+                        return Err(err_at(tn.pos, format!("{name} redeclared")));
+                    }
+                    self.records.insert(name, t.clone());
+                }
+                t
+            }
+            BaseType::Enum { tag, values } => {
+                let mut next: i64 = 0;
+                let mut vals = Vec::new();
+                for (n, e, pos) in values {
+                    if let Some(e) = e {
+                        next = self.const_int(e)? as i64;
+                    }
+                    if self.consts.contains_key(n) {
+                        return Err(err_at(*pos, format!("identifier redeclared: {n}")));
+                    }
+                    vals.push((n.clone(), next));
+                    next = next.wrapping_add(1);
+                }
+                let name = format!("enum {}", tag.as_deref().unwrap_or("<anon>"));
+                let t = Type::Enum(Rc::new(crate::types::EnumDef {
+                    name: name.clone(),
+                    values: vals.clone(),
+                }));
+                for (n, v) in vals {
+                    self.consts.insert(n, (v as u64, t.clone()));
+                }
+                if tag.is_some() {
+                    self.records.insert(name, t.clone());
+                }
+                t
+            }
+        };
+        for _ in 0..tn.stars {
+            t = t.pointer_to();
+        }
+        for d in tn.dims.iter().rev() {
+            let n = self.const_int(d)?;
+            t = Type::Array(Rc::new(t), n);
+        }
+        Ok(t)
+    }
+
+    fn named_type(&mut self, n: &str, pos: Pos) -> CResult<Type> {
+        if let Some(t) = crate::types::builtin_type(n) {
+            return Ok(t);
+        }
+        if let Some(t) = self.typedefs.get(n).or_else(|| self.records.get(n)) {
+            return Ok(t.clone());
+        }
+        if let Some(t) = self.types.resolve_type(n) {
+            return Ok(t);
+        }
+        // A struct/union/enum nobody defines yet is an incomplete type, as in C.
+        for kw in ["struct ", "union "] {
+            if n.starts_with(kw) {
+                let rec = crate::types::Record {
+                    name: n.to_string(),
+                    is_union: kw == "union ",
+                    size: 0,
+                    align: 1,
+                    members: None,
+                };
+                return Ok(Type::Record(Rc::new(rec)));
+            }
+        }
+        Err(err_at(pos, format!("failed to resolve type {n}")))
+    }
+
+    /// The complete form of a record type (incomplete ones are looked up by name).
+    pub(crate) fn complete(&self, t: &Type, pos: Pos) -> CResult<Rc<crate::types::Record>> {
+        let Type::Record(r) = t else {
+            return Err(err_at(pos, format!("{t} is not a struct or union")));
+        };
+        if r.members.is_some() {
+            return Ok(r.clone());
+        }
+        let found = self
+            .records
+            .get(&r.name)
+            .cloned()
+            .or_else(|| self.types.resolve_type(&r.name));
+        match found {
+            Some(Type::Record(full)) if full.members.is_some() => Ok(full),
+            _ => Err(err_at(pos, format!("{} is an incomplete type", r.name))),
+        }
+    }
+
+    /// The error for a missing member, naming the type and its near matches.
+    pub(crate) fn no_member(&self, t: &Type, m: &str, pos: Pos) -> SyntaxError {
+        let names = match self.complete(t, pos) {
+            Ok(r) => r.member_names(),
+            Err(e) => return e,
+        };
+        let near = crate::suggest::near_matches(m, &names);
+        let hint = if near.is_empty() {
+            String::new()
+        } else {
+            format!("; did you mean {}?", near.join(" or "))
+        };
+        err_at(pos, format!("{m} is not a member of {t}{hint}"))
+    }
+
+    /// Matches a clause's descriptions against the probes.
+    fn match_probes(&mut self, clause: &Clause) -> CResult<(Vec<u32>, Vec<DescriptionMatch>)> {
+        let mut ids: Vec<u32> = Vec::new();
+        let mut counts = Vec::new();
+        for (text, pos) in &clause.descs {
+            let desc = Description::parse(text).map_err(|m| err_at(*pos, m))?;
+            self.add_profile_probe(&desc);
+            let mut n = 0;
+            for p in &self.probes {
+                if desc.matches(&p.provider, &p.module, &p.function, &p.name) {
+                    n += 1;
+                    if !ids.contains(&p.id) {
+                        ids.push(p.id);
+                    }
+                }
+            }
+            if n == 0 && !self.opts.zdefs {
+                return Err(err_at(
+                    *pos,
+                    format!(
+                        "probe description {} does not match any probes",
+                        full_desc(&desc)
+                    ),
+                ));
+            }
+            counts.push(DescriptionMatch {
+                description: text.clone(),
+                matched: n,
+            });
+        }
+        Ok((ids, counts))
+    }
+
+    /// `profile:::tick-N` and `profile-N` come into being when a description names them.
+    fn add_profile_probe(&mut self, d: &Description) {
+        if !probes::glob(&d.provider, "profile") || !d.module.is_empty() || !d.function.is_empty() {
+            return;
+        }
+        let (is_tick, spec) = if let Some(s) = d.name.strip_prefix("tick-") {
+            (true, s)
+        } else if let Some(s) = d.name.strip_prefix("profile-") {
+            (false, s)
+        } else {
+            return;
+        };
+        let Some(period_ns) = probes::profile_period(spec) else {
+            return;
+        };
+        if self
+            .probes
+            .iter()
+            .any(|p| p.provider == "profile" && p.name == d.name)
+        {
+            return;
+        }
+        let id = self.probes.iter().map(|p| p.id).max().unwrap_or(3) + 1;
+        self.probes.push(ProbeInfo {
+            id,
+            provider: "profile".into(),
+            module: String::new(),
+            function: String::new(),
+            name: d.name.clone(),
+            args: Vec::new(),
+        });
+        let kind = if is_tick {
+            ProbeKind::Tick { period_ns }
+        } else {
+            ProbeKind::Profile { period_ns }
+        };
+        self.kinds.insert(id, kind);
+    }
+
+    /// Compiles one clause.
+    fn clause(&mut self, clause: &Clause) -> CResult<(CClause, Vec<DescriptionMatch>)> {
+        let (ids, counts) = self.match_probes(clause)?;
+        self.clause_probes = ids
+            .iter()
+            .filter_map(|id| self.probes.iter().find(|p| p.id == *id).cloned())
+            .collect();
+        let pred = match &clause.pred {
+            Some(e) => match self.predicate(e) {
+                Ok(n) => Some(n),
+                Err(err) if !self.infer => return Err(err),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let mut actions = Vec::new();
+        for stmt in &clause.body {
+            match self.statement(stmt) {
+                Ok(a) => actions.push(a),
+                Err(err) if !self.infer => return Err(err),
+                Err(_) => {}
+            }
+        }
+        // A clause whose every statement aggregates writes no record; any other clause does
+        // (with no statements at all, that record is the default action's).
+        let records = actions.is_empty()
+            || actions
+                .iter()
+                .any(|a| !matches!(a, Action::Aggregate { .. }));
+        Ok((
+            CClause {
+                probes: ids,
+                pred,
+                actions,
+                records,
+                epids: Vec::new(),
+            },
+            counts,
+        ))
+    }
+
+    fn predicate(&mut self, e: &Expr) -> CResult<Node> {
+        let v = self.rvalue(e)?;
+        if !v.1.is_scalar() && !matches!(v.1, Type::String) {
+            return Err(err_at(e.pos, "predicate result must be of scalar type"));
+        }
+        Ok(v.0)
+    }
+
+    fn finish(self, mut clauses: Vec<CClause>, matches: Vec<DescriptionMatch>) -> Program {
+        let mut epid = 0;
+        for c in clauses.iter_mut() {
+            for &p in &c.probes {
+                epid += 1;
+                c.epids.push((p, epid));
+            }
+        }
+        let mut enabled: Vec<EnabledProbe> = Vec::new();
+        for c in &clauses {
+            for &id in &c.probes {
+                if enabled.iter().any(|e| e.info.id == id) {
+                    continue;
+                }
+                if let Some(info) = self.probes.iter().find(|p| p.id == id) {
+                    let kind = self.kinds.get(&id).copied().unwrap_or(ProbeKind::Catalog);
+                    enabled.push(EnabledProbe {
+                        info: info.clone(),
+                        kind,
+                    });
+                }
+            }
+        }
+        let layout = VarLayout {
+            globals: self.n_globals as usize,
+            locals: self.n_locals as usize,
+            assocs: self.n_assocs as usize,
+            global_types: {
+                let mut v = vec![Type::int(8, true); self.n_globals as usize];
+                for var in self.globals.values() {
+                    v[var.id as usize] = var.ty.clone();
+                }
+                v
+            },
+            local_types: {
+                let mut v = vec![Type::int(8, true); self.n_locals as usize];
+                for var in self.locals.values() {
+                    v[var.id as usize] = var.ty.clone();
+                }
+                v
+            },
+        };
+        Program::new(
+            clauses,
+            enabled,
+            matches,
+            self.aggs,
+            layout,
+            self.opts,
+            self.probes,
+        )
+    }
+}
+
+/// Which table a new variable goes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VarClass {
+    /// Global scalar.
+    Global,
+    /// Global associative array.
+    Assoc,
+    /// `self->`.
+    Thread,
+    /// `this->`.
+    Local,
+}
+
+fn dtrace_probe(id: u32, name: &str) -> ProbeInfo {
+    ProbeInfo {
+        id,
+        provider: "dtrace".into(),
+        module: String::new(),
+        function: String::new(),
+        name: name.into(),
+        args: Vec::new(),
+    }
+}
+
+/// A description as dtrace prints it in D_PDESC_ZERO: all four fields, colon-separated.
+fn full_desc(d: &Description) -> String {
+    format!("{}:{}:{}:{}", d.provider, d.module, d.function, d.name)
+}
+
+/// Types declared in C/D source text (struct, union, enum and typedef definitions), usable as
+/// a [`TypeSource`]: for tests, and for providers that describe types without DWARF.
+#[derive(Debug, Clone, Default)]
+pub struct DeclaredTypes {
+    types: HashMap<String, Type>,
+    symbols: HashMap<String, (u64, Type)>,
+}
+
+impl DeclaredTypes {
+    /// Parses declarations such as `struct ip { uint8_t ip_hl:4, ip_v:4; ... }; typedef ...;`.
+    pub fn parse(text: &str) -> Result<DeclaredTypes, CompileError> {
+        let src = Source::library("<types>", text);
+        let mut c = Compiler::new(
+            &probes::NoProbes,
+            &crate::types::NoTypes,
+            Options::default(),
+        );
+        let mut names = HashSet::new();
+        let items = crate::parser::parse(text, &MacroArgs::default(), &mut names, &|_| false)
+            .map_err(|e| CompileError::new(&src, e))?;
+        for item in &items {
+            c.declare(item).map_err(|e| CompileError::new(&src, e))?;
+        }
+        let mut types = c.records;
+        types.extend(c.typedefs);
+        Ok(DeclaredTypes {
+            types,
+            symbols: HashMap::new(),
+        })
+    }
+
+    /// Adds a kernel global (`` `name ``) at `addr` of the named declared or built-in type.
+    pub fn add_symbol(&mut self, name: &str, addr: u64, type_name: &str) -> bool {
+        let t =
+            crate::types::builtin_type(type_name).or_else(|| self.types.get(type_name).cloned());
+        match t {
+            Some(t) => {
+                self.symbols.insert(name.to_string(), (addr, t));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl TypeSource for DeclaredTypes {
+    fn resolve_type(&self, name: &str) -> Option<Type> {
+        self.types.get(name).cloned()
+    }
+    fn kernel_symbol(&self, name: &str) -> Option<(u64, Type)> {
+        self.symbols.get(name).cloned()
+    }
+}

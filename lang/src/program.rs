@@ -1,0 +1,556 @@
+//! A compiled program and its run: probe firings (clauses in program order, predicates,
+//! actions, records), runtime errors and the ERROR probe, exit(), and the end-of-run sequence.
+
+use std::collections::HashMap;
+
+use lang_output::{AggFunc, AggPrintOptions, Aggregation, Datum, IntVal, SortOrder};
+
+use crate::compile::{Action, ArgKind};
+use crate::context::{FireContext, OutputSink};
+use crate::eval::{Firing, Machine, RtFault, Val};
+use crate::ir::Node;
+use crate::options::Options;
+use crate::probes::{Builtin, ProbeInfo, ProbeKind, END_ID, ERROR_ID};
+use crate::types::Type;
+
+/// An aggregation as the compiler declared it.
+#[derive(Debug, Clone)]
+pub(crate) struct AggInfo {
+    pub name: String,
+    pub func: AggFunc,
+    pub func_name: String,
+    pub keys: Vec<Type>,
+}
+
+/// A compiled clause.
+#[derive(Debug, Clone)]
+pub(crate) struct CClause {
+    pub probes: Vec<u32>,
+    pub pred: Option<Node>,
+    pub actions: Vec<Action>,
+    /// Whether a firing writes a record (and so the probe line in non-quiet mode).
+    pub records: bool,
+    /// (probe id, enabled probe id) for each matched probe.
+    pub epids: Vec<(u32, u32)>,
+}
+
+/// How many probes one description matched ("dtrace: description '%s' matched %u probes").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescriptionMatch {
+    /// The description as written.
+    pub description: String,
+    /// How many probes it matched.
+    pub matched: u32,
+}
+
+/// A probe the program enables, and how it fires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnabledProbe {
+    /// The probe.
+    pub info: ProbeInfo,
+    /// Catalog probe (the providers fire it) or one of lang's own (BEGIN, tick-N, ...).
+    pub kind: ProbeKind,
+}
+
+/// Slot counts and zero values of the program's variables.
+#[derive(Debug, Clone)]
+pub(crate) struct VarLayout {
+    pub globals: usize,
+    pub locals: usize,
+    pub assocs: usize,
+    pub global_types: Vec<Type>,
+    pub local_types: Vec<Type>,
+}
+
+/// What the caller should do after a firing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep tracing.
+    Continue,
+    /// exit() was called with this status: stop firing probes, then call [`Program::end`].
+    Exit(i32),
+}
+
+/// A compiled D program with its variables and aggregations.
+pub struct Program {
+    clauses: Vec<CClause>,
+    by_probe: HashMap<u32, Vec<(usize, u32)>>,
+    enabled: Vec<EnabledProbe>,
+    matches: Vec<DescriptionMatch>,
+    probes: HashMap<u32, ProbeInfo>,
+    aggs: Vec<Aggregation>,
+    machine: Machine,
+    opts: Options,
+    exit: Option<i32>,
+    header_done: bool,
+    errors: u64,
+    ended: bool,
+    in_error: bool,
+    buf: Vec<u8>,
+    datums: Vec<Datum>,
+    pending_stderr: Vec<String>,
+    stack_line: Option<lang_output::Format>,
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field("clauses", &self.clauses.len())
+            .field("enabled", &self.enabled)
+            .finish()
+    }
+}
+
+/// Hands lang_output the provider's symbol names.
+struct CtxSymbols<'a>(&'a dyn FireContext);
+
+impl lang_output::Symbolizer for CtxSymbols<'_> {
+    fn symbolize(&self, addr: u64) -> Option<String> {
+        self.0.symbolize(addr)
+    }
+}
+
+/// A value as output sees it.
+fn datum(v: &Val, kind: ArgKind) -> Datum {
+    match (kind, v) {
+        (ArgKind::Str, v) => Datum::Str(v.bytes().to_vec()),
+        (ArgKind::Int(t), v) => Datum::Int(IntVal::new(v.int(), t.size, t.signed)),
+    }
+}
+
+/// A [`FireContext`] whose arguments are the ERROR probe's, all else from the faulting firing.
+struct ErrorArgs<'a> {
+    inner: &'a mut dyn FireContext,
+    args: [u64; 6],
+}
+
+impl FireContext for ErrorArgs<'_> {
+    fn arg(&self, i: usize) -> u64 {
+        self.args.get(i).copied().unwrap_or(0)
+    }
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), crate::context::Fault> {
+        self.inner.read(addr, buf)
+    }
+    fn builtin(&mut self, var: Builtin) -> u64 {
+        self.inner.builtin(var)
+    }
+    fn execname(&mut self) -> Vec<u8> {
+        self.inner.execname()
+    }
+    fn thread_key(&mut self) -> u64 {
+        self.inner.thread_key()
+    }
+    fn stack(&mut self) -> Vec<u64> {
+        self.inner.stack()
+    }
+    fn symbolize(&self, addr: u64) -> Option<String> {
+        self.inner.symbolize(addr)
+    }
+}
+
+/// Where in a clause a fault happened.
+enum Site {
+    Predicate,
+    Action(usize),
+}
+
+impl Program {
+    pub(crate) fn new(
+        clauses: Vec<CClause>,
+        enabled: Vec<EnabledProbe>,
+        matches: Vec<DescriptionMatch>,
+        aggs: Vec<AggInfo>,
+        layout: VarLayout,
+        opts: Options,
+        all_probes: Vec<ProbeInfo>,
+    ) -> Program {
+        let mut by_probe: HashMap<u32, Vec<(usize, u32)>> = HashMap::new();
+        for (ci, c) in clauses.iter().enumerate() {
+            for &(p, epid) in &c.epids {
+                by_probe.entry(p).or_default().push((ci, epid));
+            }
+        }
+        let probes = all_probes.into_iter().map(|p| (p.id, p)).collect();
+        let aggs = aggs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Aggregation::new(i as u32, a.name.clone(), a.func))
+            .collect();
+        let _ = (layout.globals, layout.locals);
+        let machine = Machine::new(
+            &layout.global_types,
+            &layout.local_types,
+            layout.assocs,
+            opts.strsize as usize,
+        );
+        Program {
+            clauses,
+            by_probe,
+            enabled,
+            matches,
+            probes,
+            aggs,
+            machine,
+            opts,
+            exit: None,
+            header_done: false,
+            errors: 0,
+            ended: false,
+            in_error: false,
+            buf: Vec::new(),
+            datums: Vec::new(),
+            pending_stderr: Vec::new(),
+            stack_line: stack_line_format(),
+        }
+    }
+
+    /// The probes to enable, each once, in first-use order.
+    pub fn enabled_probes(&self) -> &[EnabledProbe] {
+        &self.enabled
+    }
+
+    /// Each description's match count, in program order.
+    pub fn description_matches(&self) -> &[DescriptionMatch] {
+        &self.matches
+    }
+
+    /// The options in force (pragmas and -x applied).
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// How many runtime errors have been reported.
+    pub fn error_count(&self) -> u64 {
+        self.errors
+    }
+
+    /// The exit() status, once exit() has been called.
+    pub fn exit_status(&self) -> Option<i32> {
+        self.exit
+    }
+
+    /// Fires `probe_id`: runs its clauses in program order. After exit(), only END runs.
+    pub fn fire(
+        &mut self,
+        probe_id: u32,
+        ctx: &mut dyn FireContext,
+        out: &mut dyn OutputSink,
+    ) -> Flow {
+        if self.exit.is_some() && probe_id != END_ID {
+            return self.flow();
+        }
+        self.fire_clauses(probe_id, ctx, out);
+        self.flow()
+    }
+
+    fn flow(&self) -> Flow {
+        match self.exit {
+            Some(s) => Flow::Exit(s),
+            None => Flow::Continue,
+        }
+    }
+
+    /// Ends the run as dtrace does: END's clauses (once), a blank line, then every aggregation
+    /// no printa() printed. Returns the exit status (0 without exit()).
+    pub fn end(&mut self, ctx: &mut dyn FireContext, out: &mut dyn OutputSink) -> i32 {
+        if !self.ended {
+            self.ended = true;
+            self.fire_clauses(END_ID, ctx, out);
+        }
+        let mut buf = vec![b'\n'];
+        let refs: Vec<&Aggregation> = self.aggs.iter().collect();
+        lang_output::print_unprinted(&refs, &self.agg_print_options(), &mut buf);
+        out.stdout(&buf);
+        self.exit.unwrap_or(0)
+    }
+
+    fn agg_print_options(&self) -> AggPrintOptions {
+        AggPrintOptions {
+            order: SortOrder {
+                by_key: self.opts.aggsortkey,
+                reverse: self.opts.aggsortrev,
+                sort_pos: self.opts.aggsortpos as usize,
+                key_pos: self.opts.aggsortkeypos as usize,
+            },
+            strsize: self.opts.strsize as usize,
+            rawbytes: self.opts.rawbytes,
+        }
+    }
+
+    fn fire_clauses(&mut self, probe_id: u32, ctx: &mut dyn FireContext, out: &mut dyn OutputSink) {
+        let Some(list) = self.by_probe.get(&probe_id).cloned() else {
+            return;
+        };
+        let Some(probe) = self.probes.get(&probe_id).cloned() else {
+            return;
+        };
+        self.machine.reset_locals();
+        for (ci, epid) in list {
+            // exit() stops the remaining clauses of this firing too, except END's.
+            if self.exit.is_some() && probe_id != END_ID {
+                break;
+            }
+            self.buf.clear();
+            let r = self.run_clause(ci, epid, &probe, ctx);
+            match r {
+                Ok(()) => {
+                    if !self.buf.is_empty() {
+                        out.stdout(&self.buf);
+                    }
+                    for line in self.pending_stderr.drain(..) {
+                        out.stderr(&line);
+                    }
+                }
+                Err((fault, site)) => {
+                    self.buf.clear();
+                    self.report(fault, site, epid, &probe, ctx, out);
+                }
+            }
+        }
+    }
+
+    fn report(
+        &mut self,
+        fault: RtFault,
+        site: Site,
+        epid: u32,
+        probe: &ProbeInfo,
+        ctx: &mut dyn FireContext,
+        out: &mut dyn OutputSink,
+    ) {
+        self.errors += 1;
+        let addr = match fault.kind {
+            crate::eval::FaultKind::BadAddr => format!(" (0x{:x})", fault.addr),
+            _ => String::new(),
+        };
+        let (place, action) = match site {
+            Site::Predicate => ("predicate".to_string(), 0),
+            Site::Action(i) => (format!("action #{}", i + 1), i as u64 + 1),
+        };
+        out.stderr(&format!(
+            "dtrace: error on enabled probe ID {epid} (ID {}: {}:{}:{}:{}): {}{addr} in {place} at DIF offset {}",
+            probe.id,
+            probe.provider,
+            probe.module,
+            probe.function,
+            probe.name,
+            fault.kind.text(),
+            fault.pc
+        ));
+        if self.in_error || probe.id == ERROR_ID {
+            return;
+        }
+        self.in_error = true;
+        let args = [
+            0,
+            u64::from(epid),
+            action,
+            u64::from(fault.pc),
+            fault.kind as u64,
+            fault.addr,
+        ];
+        let mut ectx = ErrorArgs { inner: ctx, args };
+        // ERROR's clause-locals are its own; the faulting firing's are abandoned with it.
+        self.fire_clauses(ERROR_ID, &mut ectx, out);
+        self.in_error = false;
+    }
+
+    fn run_clause(
+        &mut self,
+        ci: usize,
+        epid: u32,
+        probe: &ProbeInfo,
+        ctx: &mut dyn FireContext,
+    ) -> Result<(), (RtFault, Site)> {
+        let clause = &self.clauses[ci];
+        let mut f = Firing::new(ctx, probe, epid);
+        if let Some(p) = &clause.pred {
+            let v = self
+                .machine
+                .eval(p, &mut f)
+                .map_err(|e| (e, Site::Predicate))?;
+            if v.int() == 0 {
+                return Ok(());
+            }
+        }
+        let quiet = self.opts.quiet;
+        if clause.records && !quiet {
+            if !self.header_done {
+                self.header_done = true;
+                lang_output::record_header(&mut self.buf);
+            }
+            let cpu = f.ctx.builtin(Builtin::Cpu) as i32;
+            lang_output::record_prefix(
+                cpu,
+                probe.id,
+                probe.function.as_bytes(),
+                probe.name.as_bytes(),
+                &mut self.buf,
+            );
+        }
+        let clauses = std::mem::take(&mut self.clauses);
+        let mut result = Ok(());
+        for (i, a) in clauses[ci].actions.iter().enumerate() {
+            if let Err(e) = self.act(a, &mut f) {
+                result = Err((e, Site::Action(i)));
+                break;
+            }
+        }
+        self.clauses = clauses;
+        result?;
+        if self.clauses[ci].records {
+            lang_output::record_end(self.opts.quiet, &mut self.buf);
+        }
+        Ok(())
+    }
+
+    fn act(&mut self, a: &Action, f: &mut Firing) -> Result<(), RtFault> {
+        match a {
+            Action::Eval(n) => {
+                self.machine.eval(n, f)?;
+            }
+            Action::Printf { fmt, args } => {
+                self.datums.clear();
+                for (n, k) in args {
+                    let v = self.machine.eval(n, f)?;
+                    self.datums.push(datum(&v, *k));
+                }
+                let sym = CtxSymbols(&*f.ctx);
+                let _ = fmt.render(&self.datums, &sym, &mut self.buf);
+            }
+            Action::Trace(n, k) => {
+                let v = self.machine.eval(n, f)?;
+                let opts = lang_output::RecordOptions {
+                    quiet: self.opts.quiet,
+                    strsize: self.opts.strsize as usize,
+                    rawbytes: self.opts.rawbytes,
+                };
+                lang_output::trace_datum_with(&datum(&v, *k), &opts, &mut self.buf);
+            }
+            Action::Tracemem { addr, len, pc } => {
+                let a = self.machine.eval(addr, f)?.int();
+                let mut bytes = vec![0u8; *len as usize];
+                self.machine.read(a, &mut bytes, f, *pc)?;
+                lang_output::tracemem(&bytes, &mut self.buf);
+            }
+            Action::Printa { fmt, aggs } => {
+                let opts = self.agg_print_options();
+                let refs: Vec<&Aggregation> = aggs
+                    .iter()
+                    .filter_map(|i| self.aggs.get(*i as usize))
+                    .collect();
+                match fmt {
+                    Some(fmt) => {
+                        let sym = CtxSymbols(&*f.ctx);
+                        let _ = lang_output::printa_format(fmt, &refs, &opts, &sym, &mut self.buf);
+                    }
+                    None => lang_output::printa(&refs, &opts, &mut self.buf),
+                }
+            }
+            Action::Aggregate {
+                agg,
+                keys,
+                value,
+                incr,
+            } => {
+                self.datums.clear();
+                for (n, k) in keys {
+                    let v = self.machine.eval(n, f)?;
+                    self.datums.push(datum(&v, *k));
+                }
+                let value = match value {
+                    Some(n) => self.machine.eval(n, f)?.int() as i64,
+                    None => 0,
+                };
+                let incr = match incr {
+                    Some(n) => self.machine.eval(n, f)?.int() as i64,
+                    None => 1,
+                };
+                if let Some(a) = self.aggs.get_mut(*agg as usize) {
+                    a.update(&self.datums, value, incr);
+                }
+            }
+            Action::Exit(n) => {
+                let v = self.machine.eval(n, f)?.int();
+                self.exit = Some(v as i32);
+            }
+            Action::Clear(a) => {
+                if let Some(a) = self.aggs.get_mut(*a as usize) {
+                    a.clear();
+                }
+            }
+            Action::Trunc(a, n) => {
+                let keep = match n {
+                    Some(n) => Some(self.machine.eval(n, f)?.int() as i64),
+                    None => None,
+                };
+                if let Some(a) = self.aggs.get_mut(*a as usize) {
+                    a.trunc(keep);
+                }
+            }
+            Action::Normalize(a, n) => {
+                let v = self.machine.eval(n, f)?.int();
+                if let Some(a) = self.aggs.get_mut(*a as usize) {
+                    if a.normalize(v).is_err() {
+                        return Err(RtFault {
+                            kind: crate::eval::FaultKind::DivZero,
+                            addr: 0,
+                            pc: 0,
+                        });
+                    }
+                }
+            }
+            Action::Denormalize(a) => {
+                if let Some(a) = self.aggs.get_mut(*a as usize) {
+                    a.denormalize();
+                }
+            }
+            Action::Setopt(name, value) => {
+                let name = self.machine.eval(name, f)?;
+                let value = match value {
+                    Some(v) => Some(self.machine.eval(v, f)?),
+                    None => None,
+                };
+                let n = String::from_utf8_lossy(name.bytes()).into_owned();
+                let v = value
+                    .as_ref()
+                    .map(|v| String::from_utf8_lossy(v.bytes()).into_owned());
+                if let Err(why) = self.opts.set(&n, v.as_deref()) {
+                    let p = f.probe;
+                    self.pending_stderr.push(format!(
+                        "dtrace: error on enabled probe ID {} (ID {}: {}:{}:{}:{}): couldn't set option \"{n}\" to \"{}\": {why}",
+                        f.epid,
+                        p.id,
+                        p.provider,
+                        p.module,
+                        p.function,
+                        p.name,
+                        v.as_deref().unwrap_or("")
+                    ));
+                }
+            }
+            Action::Stack(n) => {
+                // dtrace's stack layout is "\n", then each frame indented 14 columns and named
+                // as %a names an address: lang_output's own printf engine prints it.
+                let mut frames = f.ctx.stack();
+                frames.truncate(*n as usize);
+                self.buf.push(b'\n');
+                let sym = CtxSymbols(&*f.ctx);
+                for pc in frames.into_iter().take_while(|&pc| pc != 0) {
+                    let Some(line) = &self.stack_line else { break };
+                    let _ = line.render(
+                        &[Datum::Int(IntVal::new(pc, 8, false))],
+                        &sym,
+                        &mut self.buf,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One frame of `stack()` output: 14 columns of indent, then the symbolic address.
+fn stack_line_format() -> Option<lang_output::Format> {
+    lang_output::Format::parse("              %a\n").ok()
+}
