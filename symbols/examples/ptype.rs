@@ -29,6 +29,14 @@ fn run(path: &str, name: &str) -> symbols::Result<()> {
             "open {opened:?} find {found:?} layout {:?}",
             start.elapsed()
         );
+        // Peak and current memory, split into anonymous (the index) and file (mapped DWARF).
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        for line in status
+            .lines()
+            .filter(|l| l.starts_with("VmHWM") || l.starts_with("Rss"))
+        {
+            eprintln!("{line}");
+        }
     }
     print!("{out}");
     println!(

@@ -225,6 +225,33 @@ impl ElfFile {
             .is_some_and(|s| s.kind() != object::SectionKind::UninitializedData && s.size() > 0))
     }
 
+    /// Gives back this process's pages of `bytes` (a part of the map that was read once and
+    /// may not be read again soon). The pages stay in the page cache and fault back in if read
+    /// again, so this only keeps the index scan of a kernel's ~150 MB .debug_info from holding
+    /// all of it resident. Does nothing for bytes outside the map (decompressed copies).
+    pub(crate) fn release(&self, bytes: &[u8]) {
+        const PAGE: usize = 4096;
+        let base = self.map.as_ptr() as usize;
+        let start = bytes.as_ptr() as usize;
+        let Some(offset) = start.checked_sub(base) else {
+            return;
+        };
+        if offset + bytes.len() > self.map.len() {
+            return;
+        }
+        // Up to the last whole page only: the tail page is shared with what follows.
+        let end = (offset + bytes.len()) / PAGE * PAGE;
+        let Some(len) = end.checked_sub(offset).filter(|l| *l > 0) else {
+            return;
+        };
+        // SAFETY: the map is read-only and file-backed, so MADV_DONTNEED cannot lose data: a
+        // later read of these bytes faults the same file contents back in.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, len)
+        };
+    }
+
     /// Bytes of the file that back virtual addresses `address..address+len`, from a section
     /// with file data (a debug-only file has its .data as NOBITS, so this finds nothing there).
     pub(crate) fn bytes_at(&self, address: u64, len: u64) -> Option<&[u8]> {

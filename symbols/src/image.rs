@@ -69,7 +69,7 @@ impl KernelImage {
         let mut owned = OwnedBuffers::default();
         let dwarf = sections::load(dwarf_file, &mut owned)?;
         let path = dwarf_file.path().to_path_buf();
-        let units = Units::new(&dwarf, &path)?;
+        let units = Units::new(&dwarf, &path, &|bytes| dwarf_file.release(bytes))?;
         if units.len() == 0 {
             return Err(Error::NoDebugInfo {
                 path,
@@ -106,9 +106,14 @@ impl KernelImage {
         if let Some(index) = self.index.get() {
             return Ok(index);
         }
-        let built = NameIndex::build(&self.ctx.dwarf, &self.ctx.units, self.ctx.path(), |o| {
-            self.ctx.name_of(o)
-        })?;
+        let dwarf_file = self.debug.as_ref().unwrap_or(&self.main);
+        let built = NameIndex::build(
+            &self.ctx.dwarf,
+            &self.ctx.units,
+            self.ctx.path(),
+            |o| self.ctx.name_of(o),
+            |bytes| dwarf_file.release(bytes),
+        )?;
         Ok(self.index.get_or_init(|| built))
     }
 

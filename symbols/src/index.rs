@@ -1,12 +1,20 @@
 //! The name index: one parallel pass over the compile units' top-level DIEs, built on the first
 //! query that needs it. It records, per name, where complete type definitions, function bodies
 //! and global variables are; everything else about a DIE is decoded lazily when asked for.
+//!
+//! The scan is the cold-start cost of every lookup, so it reads as little as it can: only the
+//! attributes it files by (the rest are skipped by size), names as string-section offsets (the
+//! linker merged equal strings, so equal offsets are equal names and need no hashing of bytes),
+//! and no subtree that DW_AT_sibling lets it jump over.
 
 use crate::basename::canonical_base_name;
 use crate::error::Result;
 use crate::sections::Slice;
 use crate::units::{dwarf_err, light_unit, offset_of, Units};
-use gimli::{AttributeValue, DebugInfoOffset, Dwarf, Unit, UnitOffset};
+use gimli::{
+    AttributeSpecification, AttributeValue, DebugInfoOffset, DwAt, Dwarf, EntriesRaw, Unit,
+    UnitOffset,
+};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::path::Path;
@@ -33,7 +41,22 @@ pub(crate) struct NameIndex {
     pub(crate) globals: FxHashMap<&'static [u8], Vec<u64>>,
 }
 
-/// What a pending DIE will be filed under once its name is found through its origin.
+/// Type families during the scan; base types are canonicalised once, after it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum ScanTag {
+    Type(TypeTag),
+    Base,
+}
+
+/// A name as the scan sees it, turned into bytes only once per distinct name.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum NameKey {
+    Str(usize),
+    LineStr(usize),
+    Inline(&'static [u8]),
+}
+
+/// What a DIE named through its origin will be filed under.
 #[derive(Clone, Copy)]
 enum Filed {
     Function,
@@ -41,16 +64,48 @@ enum Filed {
 }
 
 /// A DIE whose name lives in another unit's DIE (LTO's cross-unit abstract origins).
-pub(crate) struct CrossUnit {
-    filed_as_function: bool,
+struct CrossUnit {
+    filed: Filed,
     die: u64,
     origin: u64,
 }
 
+/// What one worker thread found.
 #[derive(Default)]
 struct Partial {
-    index: NameIndex,
+    types: FxHashMap<(ScanTag, NameKey), u64>,
+    functions: FxHashMap<NameKey, Vec<u64>>,
+    globals: FxHashMap<NameKey, Vec<u64>>,
     cross: Vec<CrossUnit>,
+}
+
+impl Partial {
+    fn merge(mut self, mut other: Partial) -> Partial {
+        // Walk the smaller side into the larger: most names recur in every partial.
+        if self.types.len() < other.types.len() {
+            std::mem::swap(&mut self, &mut other);
+        }
+        // Keep the lowest offset so the result does not depend on how rayon split the work.
+        for (k, v) in other.types {
+            keep_lowest(&mut self.types, k, v);
+        }
+        for (k, v) in other.functions {
+            self.functions.entry(k).or_default().extend(v);
+        }
+        for (k, v) in other.globals {
+            self.globals.entry(k).or_default().extend(v);
+        }
+        self.cross.extend(other.cross);
+        self
+    }
+
+    fn file(&mut self, filed: Filed, name: NameKey, die: u64) {
+        let map = match filed {
+            Filed::Function => &mut self.functions,
+            Filed::Global => &mut self.globals,
+        };
+        map.entry(name).or_default().push(die);
+    }
 }
 
 impl NameIndex {
@@ -60,59 +115,135 @@ impl NameIndex {
         units: &Units,
         path: &Path,
         name_of: impl Fn(u64) -> Option<&'static [u8]> + Sync,
+        release: impl Fn(&[u8]) + Sync,
     ) -> Result<NameIndex> {
-        let partial = (0..units.len())
+        let info = gimli::Section::reader(&dwarf.debug_info).slice();
+        let partial = chunks(units, 8 * rayon::current_num_threads())
             .into_par_iter()
-            .try_fold(Partial::default, |mut part, i| {
-                scan_unit(dwarf, units, i, path, &mut part)?;
+            .map(|range| {
+                let mut part = Partial::default();
+                let chunk_start = offset_of(units.header(range.start)).0;
+                for i in range {
+                    scan_unit(dwarf, units, i, path, &mut part)?;
+                    // Give back what this chunk has read so far, reaching back over the
+                    // pages the kernel's fault-around mapped again behind the last release.
+                    let header = units.header(i);
+                    let end = offset_of(header).0 + header.length_including_self();
+                    let from = offset_of(header)
+                        .0
+                        .saturating_sub(FAULT_AROUND)
+                        .max(chunk_start);
+                    if let Some(bytes) = info.get(from..end) {
+                        release(bytes);
+                    }
+                }
                 Ok(part)
             })
-            .try_reduce(Partial::default, |a, b| Ok(merge(a, b)))?;
-        let mut index = partial.index;
-        for c in partial.cross {
-            if let Some(name) = name_of(c.origin) {
-                let map = if c.filed_as_function {
-                    &mut index.functions
-                } else {
-                    &mut index.globals
-                };
-                map.entry(name).or_default().push(c.die);
+            .try_reduce(Partial::default, |a, b| Ok(a.merge(b)))?;
+        Ok(finish(dwarf, partial, name_of))
+    }
+}
+
+/// How far behind a fault Linux maps neighbouring cached pages (fault_around_bytes).
+const FAULT_AROUND: usize = 64 * 1024;
+
+/// Splits the units into about `n` runs of contiguous units of similar byte size: few, large
+/// chunks, since each chunk's partial index repeats most type names of the others and every
+/// extra chunk costs a merge of ~100k entries for a kernel.
+fn chunks(units: &Units, n: usize) -> Vec<std::ops::Range<usize>> {
+    let total: usize = (0..units.len())
+        .map(|i| units.header(i).length_including_self())
+        .sum();
+    let target = (total / n.max(1)).max(1);
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for i in 0..units.len() {
+        bytes += units.header(i).length_including_self();
+        if bytes >= target {
+            out.push(start..i + 1);
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < units.len() {
+        out.push(start..units.len());
+    }
+    out
+}
+
+/// Turns the scan's name keys into bytes and canonical base-type names.
+fn finish(
+    dwarf: &Dwarf<Slice>,
+    part: Partial,
+    name_of: impl Fn(u64) -> Option<&'static [u8]>,
+) -> NameIndex {
+    let bytes = |key: NameKey| -> Option<&'static [u8]> {
+        match key {
+            NameKey::Str(o) => dwarf
+                .debug_str
+                .get_str(gimli::DebugStrOffset(o))
+                .ok()
+                .map(|s| s.slice()),
+            NameKey::LineStr(o) => dwarf
+                .debug_line_str
+                .get_str(gimli::DebugLineStrOffset(o))
+                .ok()
+                .map(|s| s.slice()),
+            NameKey::Inline(b) => Some(b),
+        }
+    };
+    let mut index = NameIndex::default();
+    index.types.reserve(part.types.len());
+    for ((tag, key), die) in part.types {
+        let Some(name) = bytes(key) else { continue };
+        match tag {
+            ScanTag::Type(t) => keep_lowest(&mut index.types, (t, name), die),
+            ScanTag::Base => keep_lowest(
+                &mut index.bases,
+                canonical_base_name(&String::from_utf8_lossy(name)),
+                die,
+            ),
+        }
+    }
+    for (filed, map) in [
+        (Filed::Function, part.functions),
+        (Filed::Global, part.globals),
+    ] {
+        for (key, dies) in map {
+            if let Some(name) = bytes(key) {
+                index.map_mut(filed).entry(name).or_default().extend(dies);
             }
         }
-        for list in index
-            .functions
-            .values_mut()
-            .chain(index.globals.values_mut())
-        {
-            list.sort_unstable();
-            list.dedup();
+    }
+    for c in part.cross {
+        if let Some(name) = name_of(c.origin) {
+            index.map_mut(c.filed).entry(name).or_default().push(c.die);
         }
-        Ok(index)
+    }
+    for list in index
+        .functions
+        .values_mut()
+        .chain(index.globals.values_mut())
+    {
+        list.sort_unstable();
+        list.dedup();
+    }
+    index
+}
+
+impl NameIndex {
+    fn map_mut(&mut self, filed: Filed) -> &mut FxHashMap<&'static [u8], Vec<u64>> {
+        match filed {
+            Filed::Function => &mut self.functions,
+            Filed::Global => &mut self.globals,
+        }
     }
 }
 
-fn merge(mut a: Partial, b: Partial) -> Partial {
-    // Keep the lowest offset so the result does not depend on how rayon split the work.
-    for (k, v) in b.index.types {
-        keep_lowest(&mut a.index.types, k, v);
-    }
-    for (k, v) in b.index.bases {
-        keep_lowest(&mut a.index.bases, k, v);
-    }
-    for (k, v) in b.index.functions {
-        a.index.functions.entry(k).or_default().extend(v);
-    }
-    for (k, v) in b.index.globals {
-        a.index.globals.entry(k).or_default().extend(v);
-    }
-    a.cross.extend(b.cross);
-    a
-}
-
-/// The attributes of a top-level DIE the index cares about.
+/// The attributes of a top-level DIE the index files it by.
 #[derive(Default)]
 struct TopAttrs {
-    name: Option<&'static [u8]>,
+    name: Option<NameKey>,
     declaration: bool,
     sibling: Option<UnitOffset>,
     has_code: bool,
@@ -120,18 +251,42 @@ struct TopAttrs {
     origin: Option<AttributeValue<Slice>>,
 }
 
-fn is_indexed(tag: gimli::DwTag) -> bool {
-    matches!(
-        tag,
-        gimli::DW_TAG_structure_type
-            | gimli::DW_TAG_class_type
-            | gimli::DW_TAG_union_type
-            | gimli::DW_TAG_enumeration_type
-            | gimli::DW_TAG_typedef
-            | gimli::DW_TAG_base_type
-            | gimli::DW_TAG_subprogram
-            | gimli::DW_TAG_variable
-    )
+fn scan_tag(tag: gimli::DwTag) -> Option<Option<ScanTag>> {
+    Some(match tag {
+        gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type => {
+            Some(ScanTag::Type(TypeTag::Struct))
+        }
+        gimli::DW_TAG_union_type => Some(ScanTag::Type(TypeTag::Union)),
+        gimli::DW_TAG_enumeration_type => Some(ScanTag::Type(TypeTag::Enum)),
+        gimli::DW_TAG_typedef => Some(ScanTag::Type(TypeTag::Typedef)),
+        gimli::DW_TAG_base_type => Some(ScanTag::Base),
+        gimli::DW_TAG_subprogram | gimli::DW_TAG_variable => None,
+        _ => return None,
+    })
+}
+
+/// Reads the attributes `wanted` selects, handing each to `take`, and skips the others in runs
+/// (fixed-size forms cost one pointer bump per run).
+fn read_selected(
+    raw: &mut EntriesRaw<'_, '_, Slice>,
+    specs: &[AttributeSpecification],
+    wanted: impl Fn(DwAt) -> bool,
+    mut take: impl FnMut(gimli::Attribute<Slice>) -> gimli::Result<()>,
+) -> gimli::Result<()> {
+    let mut start = 0;
+    for (i, spec) in specs.iter().enumerate() {
+        if wanted(spec.name()) {
+            if start < i {
+                raw.skip_attributes(&specs[start..i])?;
+            }
+            take(raw.read_attribute(*spec)?)?;
+            start = i + 1;
+        }
+    }
+    if start < specs.len() {
+        raw.skip_attributes(&specs[start..])?;
+    }
+    Ok(())
 }
 
 fn scan_unit(
@@ -155,13 +310,10 @@ fn scan_unit(
     let unit = light_unit(dwarf, header, path)?;
     let mut raw = unit.entries_raw(None).map_err(&err)?;
     // (unit offset, name) of named top-level DIEs, in offset order, for resolving origins.
-    let mut named: Vec<(usize, &'static [u8])> = Vec::new();
+    let mut named: Vec<(usize, NameKey)> = Vec::new();
     let mut pending: Vec<(Filed, u64, AttributeValue<Slice>)> = Vec::new();
     let mut depth = 0usize;
-    loop {
-        if raw.is_empty() {
-            break;
-        }
+    while !raw.is_empty() {
         let offset = raw.next_offset();
         let Some(abbrev) = raw.read_abbreviation().map_err(&err)? else {
             depth = depth.saturating_sub(1);
@@ -170,62 +322,76 @@ fn scan_unit(
             }
             continue;
         };
-        let tag = abbrev.tag();
-        if depth == 1 && is_indexed(tag) {
-            let mut top = TopAttrs::default();
-            for spec in abbrev.attributes() {
-                let attr = raw.read_attribute(*spec).map_err(&err)?;
-                read_top_attr(dwarf, &unit, attr, &mut top).map_err(&err)?;
-            }
-            let die = unit_start + offset.0 as u64;
-            record(tag, die, &top, part, &mut pending);
-            if let Some(name) = top.name {
-                named.push((offset.0, name));
-            }
-            if abbrev.has_children() {
-                match top.sibling {
-                    Some(sib) => raw = unit.entries_raw(Some(sib)).map_err(&err)?,
-                    None => depth += 1,
+        let specs = abbrev.attributes();
+        let sibling = match (depth, scan_tag(abbrev.tag())) {
+            (1, Some(tag)) => {
+                let top = top_attrs(dwarf, &unit, &mut raw, specs).map_err(&err)?;
+                let die = unit_start + offset.0 as u64;
+                if let Some(name) = top.name {
+                    named.push((offset.0, name));
                 }
+                record(tag, die, &top, part, &mut pending);
+                top.sibling
             }
-        } else if depth > 0 && abbrev.has_children() {
-            // A subtree we do not index: jump over it when the producer (gcc) says where it ends.
-            let mut sibling = None;
-            for spec in abbrev.attributes() {
-                let attr = raw.read_attribute(*spec).map_err(&err)?;
-                if let (gimli::DW_AT_sibling, AttributeValue::UnitRef(o)) =
-                    (attr.name(), attr.value())
-                {
-                    sibling = Some(o);
-                }
+            (d, _) if d > 0 && abbrev.has_children() => {
+                // A subtree we do not index: jump over it when the producer (gcc) says where
+                // it ends.
+                let mut sibling = None;
+                read_selected(
+                    &mut raw,
+                    specs,
+                    |n| n == gimli::DW_AT_sibling,
+                    |a| {
+                        if let AttributeValue::UnitRef(o) = a.value() {
+                            sibling = Some(o);
+                        }
+                        Ok(())
+                    },
+                )
+                .map_err(&err)?;
+                sibling
             }
+            _ => {
+                raw.skip_attributes(specs).map_err(&err)?;
+                None
+            }
+        };
+        if abbrev.has_children() {
             match sibling {
                 Some(sib) => raw = unit.entries_raw(Some(sib)).map_err(&err)?,
                 None => depth += 1,
             }
-        } else {
-            raw.skip_attributes(abbrev.attributes()).map_err(&err)?;
-            if abbrev.has_children() {
-                depth += 1;
-            }
         }
     }
+    resolve_pending(units, i, unit_start, &named, pending, part);
+    Ok(())
+}
+
+/// Files DIEs that are named only through DW_AT_abstract_origin / DW_AT_specification.
+fn resolve_pending(
+    units: &Units,
+    i: usize,
+    unit_start: u64,
+    named: &[(usize, NameKey)],
+    pending: Vec<(Filed, u64, AttributeValue<Slice>)>,
+    part: &mut Partial,
+) {
     for (filed, die, origin) in pending {
         let target = match origin {
             AttributeValue::UnitRef(o) => Some(o.0),
-            AttributeValue::DebugInfoRef(o) => o.0.checked_sub(unit_start as usize).filter(|&r| {
-                units.index_of(o.0 as u64) == Some(i) && r < header.length_including_self()
-            }),
+            AttributeValue::DebugInfoRef(o) if units.index_of(o.0 as u64) == Some(i) => {
+                Some(o.0 - unit_start as usize)
+            }
             _ => None,
         };
         let name = target
             .and_then(|t| named.binary_search_by_key(&t, |(o, _)| *o).ok())
             .map(|k| named[k].1);
         match (name, origin) {
-            (Some(name), _) => file(part, filed, name, die),
+            (Some(name), _) => part.file(filed, name, die),
             (None, AttributeValue::DebugInfoRef(DebugInfoOffset(o))) => {
                 part.cross.push(CrossUnit {
-                    filed_as_function: matches!(filed, Filed::Function),
+                    filed,
                     die,
                     origin: o as u64,
                 })
@@ -233,73 +399,97 @@ fn scan_unit(
             _ => {}
         }
     }
-    Ok(())
 }
 
-fn read_top_attr(
+fn top_attrs(
     dwarf: &Dwarf<Slice>,
     unit: &Unit<Slice>,
-    attr: gimli::Attribute<Slice>,
-    top: &mut TopAttrs,
-) -> gimli::Result<()> {
-    match attr.name() {
-        gimli::DW_AT_name => top.name = Some(dwarf.attr_string(unit, attr.value())?.slice()),
-        gimli::DW_AT_declaration => {
-            top.declaration = !matches!(attr.value(), AttributeValue::Flag(false))
-        }
-        gimli::DW_AT_sibling => {
-            if let AttributeValue::UnitRef(o) = attr.value() {
-                top.sibling = Some(o);
+    raw: &mut EntriesRaw<'_, '_, Slice>,
+    specs: &[AttributeSpecification],
+) -> gimli::Result<TopAttrs> {
+    let mut top = TopAttrs::default();
+    // Code and locations matter only by their presence, which the abbreviation tells.
+    for spec in specs {
+        match spec.name() {
+            gimli::DW_AT_low_pc | gimli::DW_AT_ranges | gimli::DW_AT_entry_pc => {
+                top.has_code = true
             }
+            gimli::DW_AT_location => top.has_location = true,
+            _ => {}
         }
-        gimli::DW_AT_low_pc | gimli::DW_AT_ranges | gimli::DW_AT_entry_pc => top.has_code = true,
-        gimli::DW_AT_location => top.has_location = true,
-        gimli::DW_AT_abstract_origin | gimli::DW_AT_specification => {
-            top.origin = Some(attr.value())
-        }
-        _ => {}
     }
-    Ok(())
+    let wanted = |n: DwAt| {
+        matches!(
+            n,
+            gimli::DW_AT_name
+                | gimli::DW_AT_declaration
+                | gimli::DW_AT_sibling
+                | gimli::DW_AT_abstract_origin
+                | gimli::DW_AT_specification
+        )
+    };
+    read_selected(raw, specs, wanted, |attr| {
+        match attr.name() {
+            gimli::DW_AT_name => top.name = name_key(dwarf, unit, attr.value())?,
+            gimli::DW_AT_declaration => {
+                top.declaration = !matches!(attr.value(), AttributeValue::Flag(false))
+            }
+            gimli::DW_AT_sibling => {
+                if let AttributeValue::UnitRef(o) = attr.value() {
+                    top.sibling = Some(o);
+                }
+            }
+            _ => top.origin = Some(attr.value()),
+        }
+        Ok(())
+    })?;
+    Ok(top)
+}
+
+fn name_key(
+    dwarf: &Dwarf<Slice>,
+    unit: &Unit<Slice>,
+    value: AttributeValue<Slice>,
+) -> gimli::Result<Option<NameKey>> {
+    Ok(Some(match value {
+        AttributeValue::DebugStrRef(o) => NameKey::Str(o.0),
+        AttributeValue::DebugStrOffsetsIndex(i) => {
+            let o = dwarf.debug_str_offsets.get_str_offset(
+                unit.header.format(),
+                unit.str_offsets_base,
+                i,
+            )?;
+            NameKey::Str(o.0)
+        }
+        AttributeValue::DebugLineStrRef(o) => NameKey::LineStr(o.0),
+        AttributeValue::String(s) => NameKey::Inline(s.slice()),
+        other => NameKey::Inline(dwarf.attr_string(unit, other)?.slice()),
+    }))
 }
 
 fn record(
-    tag: gimli::DwTag,
+    tag: Option<ScanTag>,
     die: u64,
     top: &TopAttrs,
     part: &mut Partial,
     pending: &mut Vec<(Filed, u64, AttributeValue<Slice>)>,
 ) {
     let filed = match tag {
-        gimli::DW_TAG_subprogram if top.has_code => Filed::Function,
-        gimli::DW_TAG_variable if top.has_location => Filed::Global,
-        gimli::DW_TAG_subprogram | gimli::DW_TAG_variable => return,
-        _ => {
+        Some(tag) => {
             if let (Some(name), false) = (top.name, top.declaration) {
-                record_type(tag, name, die, &mut part.index);
+                keep_lowest(&mut part.types, (tag, name), die);
             }
             return;
         }
+        None if top.has_code => Filed::Function,
+        None if top.has_location => Filed::Global,
+        None => return,
     };
     match (top.name, top.origin) {
-        (Some(name), _) => file(part, filed, name, die),
+        (Some(name), _) => part.file(filed, name, die),
         (None, Some(origin)) => pending.push((filed, die, origin)),
         (None, None) => {}
     }
-}
-
-fn record_type(tag: gimli::DwTag, name: &'static [u8], die: u64, index: &mut NameIndex) {
-    let key = match tag {
-        gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type => TypeTag::Struct,
-        gimli::DW_TAG_union_type => TypeTag::Union,
-        gimli::DW_TAG_enumeration_type => TypeTag::Enum,
-        gimli::DW_TAG_typedef => TypeTag::Typedef,
-        _ => {
-            let canonical = canonical_base_name(&String::from_utf8_lossy(name));
-            keep_lowest(&mut index.bases, canonical, die);
-            return;
-        }
-    };
-    keep_lowest(&mut index.types, (key, name), die);
 }
 
 /// Records `die` under `key` unless a lower offset is there already: the first definition in
@@ -308,12 +498,4 @@ fn keep_lowest<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, u64>, key: K, die
     map.entry(key)
         .and_modify(|o| *o = (*o).min(die))
         .or_insert(die);
-}
-
-fn file(part: &mut Partial, filed: Filed, name: &'static [u8], die: u64) {
-    let map = match filed {
-        Filed::Function => &mut part.index.functions,
-        Filed::Global => &mut part.index.globals,
-    };
-    map.entry(name).or_default().push(die);
 }
