@@ -182,7 +182,9 @@ impl Machine {
 
     fn set(&mut self, place: &Place, store: Store, v: Val, f: &mut Firing) -> R {
         let v = match (store, v) {
-            (Store::Int(t), v) => Val::I(t.normalize(v.int())),
+            // FreeBSD 10's D keeps a scalar variable's whole 64-bit register; only casts and
+            // output records narrow it.
+            (Store::Int(_), v) => Val::I(v.int()),
             (Store::Str, Val::S(s)) if s.len() > self.strsize => {
                 Val::S(Rc::from(&s[..self.strsize]))
             }

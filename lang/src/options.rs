@@ -90,10 +90,14 @@ impl Options {
     /// Sets one option from `name` and an optional value, as `#pragma D option`, `-x` and
     /// `setopt()` do. The error text is dtrace's.
     pub fn set(&mut self, name: &str, value: Option<&str>) -> Result<(), String> {
+        // dtrace's runtime options take yes/no words or numbers; "" unsets.
         let flag = |v: Option<&str>| -> Result<bool, String> {
-            match v {
-                None | Some("") => Ok(true),
-                Some(_) => Err("Invalid value for specified option".into()),
+            let Some(v) = v else { return Ok(true) };
+            let l = v.to_ascii_lowercase();
+            match l.as_str() {
+                "" | "no" | "disable" | "disabled" | "false" | "off" | "unset" => Ok(false),
+                "yes" | "enable" | "enabled" | "true" | "on" | "set" => Ok(true),
+                _ => count_value(Some(v)).map(|n| n != 0),
             }
         };
         match name {

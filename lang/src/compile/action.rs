@@ -486,12 +486,6 @@ impl Compiler<'_> {
                         format!("@{name}[ ] key signature does not match its first use"),
                     ));
                 }
-                // Keys keep the width of their first use so records compare equal.
-                for ((_, kind), t) in keys.iter_mut().zip(&info.keys) {
-                    if let (ArgKind::Int(_), Some(it)) = (*kind, t.as_int()) {
-                        *kind = ArgKind::Int(it);
-                    }
-                }
                 id
             }
             None => {

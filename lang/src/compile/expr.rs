@@ -220,6 +220,13 @@ impl Compiler<'_> {
                 ))
             }
             ExprKind::SizeofExpr(x) => {
+                if let ExprKind::Str(s) = &x.kind {
+                    // A string constant's size is its length with the NUL, as in C.
+                    return Ok(CE::Val(
+                        Node::Const(s.len() as u64 + 1),
+                        Type::Int(IntType::ULONG),
+                    ));
+                }
                 let ty = match self.expr(x)? {
                     CE::Val(_, t) | CE::Var { ty: t, .. } | CE::Mem { ty: t, .. } => t,
                     CE::Xlate { tr, ptr, .. } => {
@@ -770,7 +777,8 @@ impl Compiler<'_> {
                 } else {
                     BinI::Sub
                 };
-                let (place, store, ty) = self.lvalue(x, Some(&Type::Int(IntType::INT)))?;
+                // A variable born of ++/-- is an int64_t, as in dtrace.
+                let (place, store, ty) = self.lvalue(x, None)?;
                 if !ty.is_scalar() {
                     return Err(err_at(
                         pos,
@@ -817,10 +825,10 @@ impl Compiler<'_> {
                 let it = it.promoted();
                 let n = match (op, n.as_const()) {
                     (UnOp::Plus, _) => n,
-                    (UnOp::Neg, Some(v)) => Node::Const(it.normalize(v.wrapping_neg())),
-                    (UnOp::BitNot, Some(v)) => Node::Const(it.normalize(!v)),
-                    (UnOp::Neg, None) => norm(it, Node::Neg(Box::new(n))),
-                    _ => norm(it, Node::BitNot(Box::new(n))),
+                    (UnOp::Neg, Some(v)) => Node::Const(v.wrapping_neg()),
+                    (UnOp::BitNot, Some(v)) => Node::Const(!v),
+                    (UnOp::Neg, None) => Node::Neg(Box::new(n)),
+                    _ => Node::BitNot(Box::new(n)),
                 };
                 Ok(CE::Val(n, Type::Int(it)))
             }
@@ -916,10 +924,12 @@ impl Compiler<'_> {
                 (_, true) => BinI::ShrS,
                 _ => BinI::ShrU,
             };
-            return Ok(CE::Val(int_op(bin, an, bn, t).map_err(fail)?, Type::Int(t)));
+            let n = int_op(bin, an, bn, t).map_err(fail)?;
+            let t = n.as_const().map_or(t, |v| fit_constant(v, t));
+            return Ok(CE::Val(n, Type::Int(t)));
         }
+        // Operands stay in their 64-bit registers (DIF converts nothing before operating).
         let t = arith(ai, bi);
-        let (an, bn) = (norm(t, an), norm(t, bn));
         let s = t.signed;
         let (bin, swap) = match op {
             BinOp::Add => (BinI::Add, false),
@@ -942,6 +952,9 @@ impl Compiler<'_> {
         let n = int_op(bin, x, y, t).map_err(fail)?;
         let rt = if op.is_comparison() {
             int
+        } else if let (Some(v), false) = (n.as_const(), is_ptr) {
+            // dtrace types a folded constant by its value, as it would a literal.
+            Type::Int(fit_constant(v, t))
         } else if is_ptr {
             if matches!(at, Type::Pointer(_)) {
                 at.clone()
@@ -1155,9 +1168,11 @@ impl Compiler<'_> {
                         format!("operands have incompatible types: \"{vt}\" = \"{rt}\""),
                     ));
                 }
-                let n = match store {
-                    Store::Int(it) => norm(it, rn),
-                    Store::Str => rn,
+                // As dt_cg_typecast: only a change of integer type narrows; an int stored into an
+                // int keeps its whole 64-bit register.
+                let n = match (vt.as_int(), rt.as_int()) {
+                    (Some(v), Some(r)) if v != r => norm(v, rn),
+                    _ => rn,
                 };
                 Ok(CE::Val(Node::Set(place, store, Box::new(n)), vt))
             }
@@ -1354,4 +1369,15 @@ fn cond_mismatch(a: &Type, b: &Type, pos: Pos) -> crate::error::SyntaxError {
         pos,
         format!("operator ?: operands must have compatible types: \"{a}\" and \"{b}\""),
     )
+}
+
+/// The type of a folded constant: its operands' type if that holds the value, else a 64-bit type.
+fn fit_constant(v: u64, t: IntType) -> IntType {
+    if t.normalize(v) == v {
+        t
+    } else if (v as i64) >= 0 {
+        IntType::LONG
+    } else {
+        IntType::ULONG
+    }
 }

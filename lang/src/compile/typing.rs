@@ -51,27 +51,21 @@ pub fn arith(a: IntType, b: IntType) -> IntType {
     }
 }
 
-/// Builds an integer operation, folding it when both sides are constants. `ty` is the result
-/// type the operands were converted to; division by a constant zero is refused.
+/// Builds an integer operation, folding it when both sides are constants. As in DIF, results
+/// live in 64-bit registers and are only truncated when stored or cast; `ty` is the type the
+/// operands were converted to. Division by a constant zero is refused.
 pub fn int_op(op: BinI, a: Node, b: Node, ty: IntType) -> Result<Node, &'static str> {
     if let (Some(x), Some(y)) = (a.as_const(), b.as_const()) {
         return match eval_bin(op, x, y) {
-            Some(v) => Ok(Node::Const(if is_cmp(op) { v } else { ty.normalize(v) })),
+            Some(v) => Ok(Node::Const(v)),
             None => Err("expression contains division by zero"),
         };
     }
     if matches!(op, BinI::DivS | BinI::DivU | BinI::ModS | BinI::ModU) && b.as_const() == Some(0) {
         return Err("expression contains division by zero");
     }
-    let n = Node::Bin(op, Box::new(a), Box::new(b));
-    Ok(if is_cmp(op) { n } else { norm(ty, n) })
-}
-
-fn is_cmp(op: BinI) -> bool {
-    matches!(
-        op,
-        BinI::Eq | BinI::Ne | BinI::LtS | BinI::LtU | BinI::LeS | BinI::LeU
-    )
+    let _ = ty;
+    Ok(Node::Bin(op, Box::new(a), Box::new(b)))
 }
 
 /// Truncates/extends to `ty`, skipping the no-op 64-bit case and folding constants.
