@@ -6,3 +6,6 @@
 //! it under QEMU.
 //!
 //! Must not depend on: D or the command line.
+
+/// The FreeBSD 10.x guest profile.
+pub mod freebsd10;
