@@ -109,17 +109,15 @@ impl Table {
         }
     }
 
-    /// Takes the pending call returning to `rip` with stack pointer `rsp`, if any; also
-    /// says whether other calls still wait at that address.
-    pub fn take_return(&mut self, rip: u64, rsp: u64) -> Option<(PendingCall, bool)> {
+    /// Takes the pending call returning to `rip` with stack pointer `rsp`, if any.
+    pub fn take_return(&mut self, rip: u64, rsp: u64) -> Option<PendingCall> {
         let list = self.returns.get_mut(&rip)?;
         let i = list.iter().position(|c| c.sp_after_return == rsp)?;
         let call = list.swap_remove(i);
-        let more = !list.is_empty();
-        if !more {
+        if list.is_empty() {
             self.returns.remove(&rip);
         }
-        Some((call, more))
+        Some(call)
     }
 }
 
@@ -153,14 +151,11 @@ mod tests {
             });
         }
         // The innermost recursion level (lowest sp) returns first.
-        let (c, more) = t.take_return(0x42, 0x0f00).unwrap();
-        assert_eq!(c.tag, 2);
-        assert!(more);
+        assert_eq!(t.take_return(0x42, 0x0f00).unwrap().tag, 2);
         assert!(t.take_return(0x42, 0x0f00).is_none());
         assert!(t.take_return(0x43, 0x1000).is_none());
-        assert_eq!(t.take_return(0x42, 0x2000).unwrap().0.tag, 3);
-        let (c, more) = t.take_return(0x42, 0x1000).unwrap();
-        assert_eq!((c.tag, more), (1, false));
+        assert_eq!(t.take_return(0x42, 0x2000).unwrap().tag, 3);
+        assert_eq!(t.take_return(0x42, 0x1000).unwrap().tag, 1);
         assert!(t.returns.is_empty());
     }
 }

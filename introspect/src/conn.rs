@@ -168,6 +168,15 @@ impl Conn {
         r.map_err(map_io)
     }
 
+    /// Shuts the socket down so the peer can accept another client.
+    pub fn close(&mut self) {
+        let how = std::net::Shutdown::Both;
+        let _ = match &self.stream {
+            Stream::Unix(s) => s.shutdown(how),
+            Stream::Tcp(s) => s.shutdown(how),
+        };
+    }
+
     /// The RSP interrupt: a bare 0x03 byte.
     pub fn send_interrupt(&mut self) -> Result<()> {
         self.flush()?;

@@ -551,7 +551,12 @@ impl Rsp {
         }
     }
 
-    /// `D`: QEMU removes its breakpoints and resumes the VM.
+    /// Hangs up (the peer sees end-of-file).
+    pub fn close(&mut self) {
+        self.conn.close();
+    }
+
+    /// `D`: QEMU removes every gdb breakpoint on every vCPU and resumes the VM.
     pub fn detach(&mut self) -> Result<()> {
         self.queue(b"D");
         self.conn.flush()?;

@@ -141,6 +141,9 @@ pub struct Stats {
     pub stub_reads: u64,
 }
 
+/// Stops we resume without reporting (stray, queued or foreign) before suspecting a loop.
+const MAX_SILENT_STOPS: u32 = 10_000;
+
 /// What to do for the stopped vCPU on the next resume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
@@ -151,6 +154,7 @@ enum Pending {
 /// A connection to one VM's gdbstub.
 pub struct Target {
     rsp: Rsp,
+    addr: String,
     layout: Arc<RegLayout>,
     opts: Options,
     step_over: StepOver,
@@ -184,6 +188,22 @@ impl Target {
                 return Err(Error::NoSuchRegister(name.into()));
             }
         }
+        let journal = match &opts.journal {
+            Journal::Auto => Some(auto_journal_path(addr)),
+            Journal::At(p) => Some(p.clone()),
+            Journal::Off => None,
+        };
+        let mut recovered = None;
+        if let Some(j) = &journal {
+            if let Some(changes) = load_journal(j)? {
+                // A tracer died without cleaning up. Undo its writes, then let `D` clear every
+                // breakpoint QEMU holds (a `z` cannot reach a breakpoint one vCPU lost and
+                // another kept), and start over on a fresh connection.
+                recovered = Some(crate::undo::undo_changes(&mut rsp, &changes));
+                rsp = reattach(rsp, addr, &opts)?;
+                remove_journal(j);
+            }
+        }
         let stop = rsp.query_stop()?;
         let threads = rsp.threads()?;
         let vcpu = match stop {
@@ -192,22 +212,6 @@ impl Target {
             } => t,
             StopReply::Signal { .. } => *threads.first().unwrap_or(&1),
             StopReply::Exited(s) => return Err(Error::Exited(s)),
-        };
-        let journal = match &opts.journal {
-            Journal::Auto => Some(auto_journal_path(addr)),
-            Journal::At(p) => Some(p.clone()),
-            Journal::Off => None,
-        };
-        let recovered = match &journal {
-            Some(j) => match load_journal(j)? {
-                Some(changes) => {
-                    let report = crate::undo::undo_changes(&mut rsp, &changes);
-                    remove_journal(j);
-                    Some(report)
-                }
-                None => None,
-            },
-            None => None,
         };
         let step_over = match opts.step_over {
             StepOver::Auto => match rsp.monitor("info kvm") {
@@ -218,6 +222,7 @@ impl Target {
         };
         let mut t = Target {
             rsp,
+            addr: addr.to_string(),
             layout,
             step_over,
             threads,
@@ -256,30 +261,46 @@ impl Target {
         Ok(t)
     }
 
-    /// Checks that the RAM file holds this guest: bytes at RIP and RSP must match `m`.
+    /// Checks that the RAM file holds this guest: walking the page tables in the file from
+    /// CR3 must map RIP and RSP to the bytes `m` returns there.
     fn verify_ram(&mut self) -> RamStatus {
-        let regs = match &self.regs {
-            Some(r) => r.clone(),
-            None => return RamStatus::Disabled("no registers to verify the RAM file".into()),
+        let (Some(regs), Some(ram)) = (self.regs.clone(), self.ram.take()) else {
+            return RamStatus::Disabled("no registers to verify the RAM file".into());
+        };
+        let status = self.compare_ram(&regs, &ram);
+        self.ram = Some(ram);
+        status
+    }
+
+    fn compare_ram(&mut self, regs: &Registers, ram: &SharedRam) -> RamStatus {
+        let path = ram.path().display().to_string();
+        let mismatch = |addr: u64| {
+            RamStatus::Disabled(format!(
+                "RAM file {path} does not hold this guest's memory (its page tables or bytes at \
+                 {addr:#x} disagree with the gdbstub); reading guest memory through the gdbstub"
+            ))
+        };
+        let Some(paging) = regs.paging() else {
+            return RamStatus::Disabled("the stub reports no control registers".into());
         };
         let mut checked = 0;
         for addr in [regs.rip(), regs.rsp()] {
             let mut via_stub = [0u8; 64];
-            let mut via_ram = [0u8; 64];
             if self.rsp.read_memory(addr, &mut via_stub).is_err() {
                 continue;
             }
-            let before = self.stats.ram_reads;
-            if self.read_ram(addr, &mut via_ram).is_err() || self.stats.ram_reads == before {
-                continue;
-            }
-            if via_stub != via_ram {
-                let path = self.ram.as_ref().map(|r| r.path().display().to_string());
-                return RamStatus::Disabled(format!(
-                    "RAM file {} does not hold this guest's memory (bytes at {addr:#x} differ \
-                     from the gdbstub's); reading guest memory through the gdbstub",
-                    path.unwrap_or_default()
-                ));
+            let (phys, n) =
+                match crate::paging::walk(&paging, addr, |pa| ram.read_u64(pa)) {
+                    Ok(Walk::Mapped { phys, remaining }) => (phys, (remaining as usize).min(64)),
+                    Ok(Walk::Unsupported) => return RamStatus::Disabled(
+                        "the guest's paging mode is not walked here; reading through the gdbstub"
+                            .into(),
+                    ),
+                    Err(_) => return mismatch(addr),
+                };
+            let mut via_ram = [0u8; 64];
+            if ram.read(phys, &mut via_ram[..n]).is_err() || via_ram[..n] != via_stub[..n] {
+                return mismatch(addr);
             }
             checked += 1;
         }
@@ -288,7 +309,6 @@ impl Target {
                 "could not verify the RAM file against the gdbstub; not using it".into(),
             );
         }
-        self.stats.ram_reads = 0;
         RamStatus::Active
     }
 
@@ -721,6 +741,7 @@ impl Target {
     /// interrupt or a cleanup; on time-out the VM is interrupted ([`Event::Interrupted`]).
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Stop> {
         let deadline = timeout.map(|t| Instant::now() + t);
+        let mut silent = 0u32;
         loop {
             if self.stopped.is_some() {
                 return Err(Error::State("stopped; resume first"));
@@ -745,6 +766,18 @@ impl Target {
             if let Some(stop) = self.classify(reply)? {
                 self.stats.events += 1;
                 return Ok(stop);
+            }
+            silent += 1;
+            if silent > MAX_SILENT_STOPS {
+                // Something keeps stopping the VM that is none of ours (e.g. a breakpoint
+                // another debugger left): report it rather than spin.
+                let rip = self.regs.as_ref().map_or(0, |r| r.rip());
+                return Err(Error::Breakpoint {
+                    addr: rip,
+                    reason: format!(
+                        "the VM stopped here {silent} times in a row for no breakpoint of ours"
+                    ),
+                });
             }
             self.resume()?;
         }
@@ -791,10 +824,9 @@ impl Target {
             None => return Err(Error::State("registers unavailable")),
         };
         let interrupted = std::mem::take(&mut self.interrupt_sent);
-        if let Some((call, more)) = self.table.take_return(rip, sp) {
-            if !more {
-                self.unplant_on_resume.push((call.ty, rip));
-            }
+        if let Some(call) = self.table.take_return(rip, sp) {
+            // One reference per caught call; the `z` goes out when the last one is gone.
+            self.unplant_on_resume.push((call.ty, rip));
             let event = Event::Return {
                 call: call.id,
                 entry: call.entry,
@@ -826,8 +858,10 @@ impl Target {
             self.stats.foreign_returns += 1;
             return Ok(None);
         }
-        if signal == 2 {
-            // A stop we did not ask for: a stray byte reached the stub while the VM ran.
+        if signal == 2 || signal == 5 {
+            // A stop we did not ask for: a stray byte reached the stub while the VM ran (2),
+            // or a vCPU's breakpoint hit that QEMU queued while stopping the VM for another
+            // and delivers on the next resume, after the breakpoint may have gone (5).
             self.stats.spurious_stops += 1;
             return Ok(None);
         }
@@ -859,11 +893,12 @@ impl Target {
         self.reg_writes.clear();
         self.finish_emulated_returns()?;
         let report = self.undo.undo_all(&mut self.rsp);
-        if self.rsp.detach().is_err() {
-            // D failed: at least leave the VM running.
-            let _ = self.rsp.resume(Resume::Continue);
-        }
-        Ok(report)
+        // `D` removes every breakpoint on every vCPU (see `reattach`); then make sure the VM
+        // really runs: a hit QEMU queued while stopping would stop it again with nobody there.
+        let mut rsp = reattach_in_place(&mut self.rsp, &self.addr, &self.opts)?;
+        let r = keep_running(&mut rsp);
+        rsp.close();
+        r.map(|()| report)
     }
 
     /// Any vCPU sitting on an emulated-return breakpoint returns now, before it is removed.
@@ -914,6 +949,33 @@ impl crate::GuestMemory for Target {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         self.read_memory(addr, buf)
     }
+}
+
+/// Sends `D` (QEMU drops every gdb breakpoint on every vCPU and resumes), hangs up, and
+/// connects again; QEMU stops the VM for the new connection.
+fn reattach(mut rsp: Rsp, addr: &str, opts: &Options) -> Result<Rsp> {
+    reattach_in_place(&mut rsp, addr, opts)
+}
+
+fn reattach_in_place(rsp: &mut Rsp, addr: &str, opts: &Options) -> Result<Rsp> {
+    rsp.detach()?;
+    rsp.close();
+    Rsp::connect(addr, opts.timeout, opts.acks_while_stopped)
+}
+
+/// Continues until the VM runs for a while without stopping: each immediate stop is a hit
+/// QEMU queued before the breakpoints were removed.
+fn keep_running(rsp: &mut Rsp) -> Result<()> {
+    for _ in 0..16 {
+        rsp.resume(Resume::Continue)?;
+        let settle = Some(Instant::now() + Duration::from_millis(50));
+        match rsp.wait_stop(settle, false) {
+            Err(Error::Timeout { .. }) => return Ok(()),
+            Ok(_) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::State("stopping again on every resume after detach"))
 }
 
 fn failed(addr: u64, e: Error) -> MemError {

@@ -73,3 +73,172 @@ fn entry_breakpoint_hits_on_both_vcpus() {
     assert!(seen[1] > 0 && seen[2] > 0, "hits per vcpu {seen:?}");
     t.detach().unwrap();
 }
+
+#[test]
+fn works_over_tcp() {
+    let vm = Vm::boot(Boot { smp: 1, tcp: true });
+    let mut t = Target::connect(&vm.addr, opts(&vm)).unwrap();
+    assert_eq!(t.vcpus(), &[1]);
+    let f = vm.sym("traced_func");
+    t.add_breakpoint(f, Kind::Entry).unwrap();
+    for _ in 0..20 {
+        let s = t.resume_and_wait(Some(Duration::from_secs(10))).unwrap();
+        assert!(matches!(s.event, Event::Breakpoint { addr, .. } if addr == f));
+        assert_eq!(t.registers().unwrap().arg(0), Some(vm.sym("objs")));
+    }
+    t.detach().unwrap();
+}
+
+#[test]
+fn emulated_return_skips_the_body_and_hands_over_every_argument() {
+    let vm = Vm::boot(Boot::default());
+    let mut t = Target::connect(&vm.addr, opts(&vm)).unwrap();
+    let stub = vm.sym("probe_stub");
+    t.write_memory(vm.sym("probe_enabled"), &1u64.to_le_bytes())
+        .unwrap();
+    let bp = t.add_breakpoint(stub, Kind::EmulatedReturn).unwrap();
+    let mut hits = [0u64; 3];
+    for _ in 0..300 {
+        let s = t.resume_and_wait(Some(Duration::from_secs(10))).unwrap();
+        assert_eq!(
+            s.event,
+            Event::Breakpoint {
+                id: bp,
+                kind: Kind::EmulatedReturn,
+                addr: stub
+            }
+        );
+        let cpu = u64::from(s.vcpu - 1);
+        let r = t.registers().unwrap().clone();
+        // probe_stub(cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000, 0xabc0 + cpu)
+        let args: Vec<u64> = (0..6).map(|i| r.arg(i).unwrap()).collect();
+        assert_eq!(
+            args,
+            vec![cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000]
+        );
+        assert_eq!(
+            t.read_u64(r.rsp() + 8).unwrap(),
+            0xabc0 + cpu,
+            "stack argument"
+        );
+        hits[s.vcpu as usize] += 1;
+    }
+    assert!(hits[1] > 0 && hits[2] > 0, "{hits:?}");
+    let report = t.detach().unwrap();
+    assert_eq!((report.breakpoints_removed, report.writes_restored), (1, 1));
+    // From a fresh connection: the body never ran, and every call site reached was one hit.
+    let mut t = Target::connect(&vm.addr, opts(&vm)).unwrap();
+    assert_eq!(t.read_u64(vm.sym("stub_body_runs")).unwrap(), 0);
+    assert_eq!(t.read_u64(vm.sym("probe_enabled")).unwrap(), 0);
+    let sites =
+        t.read_u64(vm.sym("probe_sites")).unwrap() + t.read_u64(vm.sym("probe_sites") + 8).unwrap();
+    let total = hits[1] + hits[2];
+    // A vCPU may have counted a site and been stopped before its call when we detached.
+    assert!(
+        (total..=total + 2).contains(&sites),
+        "{sites} sites, {total} hits"
+    );
+    t.detach().unwrap();
+}
+
+#[test]
+fn return_catches_pair_with_their_calls_through_recursion_on_two_vcpus() {
+    let vm = Vm::boot(Boot::default());
+    let mut t = Target::connect(&vm.addr, opts(&vm)).unwrap();
+    let entry = vm.sym("recurse");
+    let bp = t.add_breakpoint(entry, Kind::Entry).unwrap();
+    let mut open = std::collections::HashMap::new();
+    let (mut returns, mut per_vcpu) = (0, [0u32; 3]);
+    for _ in 0..400 {
+        let s = t.resume_and_wait(Some(Duration::from_secs(10))).unwrap();
+        let r = t.registers().unwrap().clone();
+        match s.event {
+            Event::Breakpoint { id, .. } => {
+                assert_eq!(id, bp);
+                let n = r.arg(0).unwrap();
+                let call = t.catch_return(id, n).unwrap();
+                open.insert(call, (s.vcpu, r.rsp(), n));
+            }
+            Event::Return {
+                call,
+                tag,
+                entry: e,
+            } => {
+                assert_eq!(e, bp);
+                let (vcpu, sp, n) = open.remove(&call).expect("return of a caught call");
+                assert_eq!((s.vcpu, r.rsp(), tag), (vcpu, sp + 8, n));
+                // recurse(n) returns n(n+1)/2: the value proves it is this frame's return.
+                assert_eq!(r.get("rax"), Some(n * (n + 1) / 2));
+                returns += 1;
+                per_vcpu[s.vcpu as usize] += 1;
+            }
+            e => panic!("unexpected {e:?}"),
+        }
+    }
+    assert!(
+        returns > 100 && per_vcpu[1] > 0 && per_vcpu[2] > 0,
+        "{returns} {per_vcpu:?}"
+    );
+    assert!(open.len() <= 8, "calls never returned: {}", open.len());
+    t.detach().unwrap();
+}
+
+#[test]
+fn shared_ram_reads_match_the_stub_for_all_page_sizes() {
+    let vm = Vm::boot(Boot { smp: 1, tcp: false });
+    let mut t = Target::connect(&vm.addr, opts(&vm)).unwrap();
+    // 2 MiB pages (kernel), 4 KiB pages (the window, mapped in reverse), 1 GiB pages (low
+    // identity map), across page boundaries and larger than one `m`.
+    let cases = [
+        (vm.sym("marker"), 64usize),
+        (vm.sym("kmain"), 0x2100),
+        (0xffffffffc0000ff0, 0x20),
+        (0xffffffffc0000000, 0x4000),
+        (0x100000, 0x3000),
+    ];
+    for (addr, len) in cases {
+        let mut via_ram = vec![0u8; len];
+        let mut via_stub = vec![0u8; len];
+        let before = t.stats().ram_reads;
+        t.read_memory(addr, &mut via_ram).unwrap();
+        assert!(
+            t.stats().ram_reads > before,
+            "{addr:#x} not served from RAM"
+        );
+        t.rsp().read_memory(addr, &mut via_stub).unwrap();
+        assert!(via_ram == via_stub, "{addr:#x}+{len:#x} differs");
+    }
+    // Window page 0 is window_data[3]: the walk really went through the 4 KiB table.
+    assert_eq!(
+        t.read_u64(0xffffffffc0000008).unwrap(),
+        0x5749_0003_0000_0008
+    );
+    let mut b = [0u8; 8];
+    let bad = 0xffff_8000_0000_0000;
+    assert_eq!(
+        t.read_memory(bad, &mut b),
+        Err(introspect::MemError::Unmapped { addr: bad })
+    );
+    t.detach().unwrap();
+}
+
+#[test]
+fn a_ram_file_of_another_guest_is_detected_and_not_used() {
+    let vm = Vm::boot(Boot { smp: 1, tcp: false });
+    let other = vm.dir.join("other.ram");
+    std::fs::write(&other, vec![0x5au8; 64 << 20]).unwrap();
+    let o = Options {
+        ram_file: Some(other),
+        ..opts(&vm)
+    };
+    let mut t = Target::connect(&vm.addr, o).unwrap();
+    match t.ram_status() {
+        RamStatus::Disabled(why) => assert!(why.contains("does not hold this guest"), "{why}"),
+        s => panic!("{s:?}"),
+    }
+    let mut marker = [0u8; 27];
+    t.read_memory(vm.sym("marker"), &mut marker).unwrap();
+    assert_eq!(&marker, b"introspect test kernel data");
+    assert_eq!(t.stats().ram_reads, 0);
+    t.detach().unwrap();
+}

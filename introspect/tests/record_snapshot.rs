@@ -14,10 +14,14 @@ use introspect::{Event, Journal, Kind, Options, Target};
 #[ignore = "writes tests/data/snapshot.txt; run by hand"]
 fn record_snapshot() {
     let vm = Vm::boot(Boot::default());
-    let opts = Options { journal: Journal::Off, ..Options::default() };
+    let opts = Options {
+        journal: Journal::Off,
+        ..Options::default()
+    };
     let mut t = Target::connect(&vm.addr, opts).unwrap();
     let stub = vm.sym("probe_stub");
-    t.write_memory(vm.sym("probe_enabled"), &1u64.to_le_bytes()).unwrap();
+    t.write_memory(vm.sym("probe_enabled"), &1u64.to_le_bytes())
+        .unwrap();
     t.add_breakpoint(stub, Kind::EmulatedReturn).unwrap();
     let stop = t.resume_and_wait(Some(Duration::from_secs(10))).unwrap();
     assert!(matches!(stop.event, Event::Breakpoint { .. }));
@@ -38,7 +42,16 @@ fn record_snapshot() {
         t.rsp().read_all_registers(&mut raw).unwrap();
         snap.regs.insert(v, raw);
     }
-    let names = ["probe_stub", "traced_func", "recurse", "kmain", "marker", "objs", "loops", "pcpus"];
+    let names = [
+        "probe_stub",
+        "traced_func",
+        "recurse",
+        "kmain",
+        "marker",
+        "objs",
+        "loops",
+        "pcpus",
+    ];
     for n in names {
         snap.symbols.insert(n.to_string(), vm.sym(n));
         pages.push(vm.sym(n));

@@ -16,8 +16,8 @@ use gdbstub::outputln;
 use gdbstub::stub::run_blocking::{self, BlockingEventLoop, WaitForStopReasonError};
 use gdbstub::stub::{GdbStub, MultiThreadStopReason};
 use gdbstub::target::ext::base::multithread::{
-    MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSingleStep,
-    MultiThreadSingleStepOps,
+    MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
+    MultiThreadSchedulerLockingOps, MultiThreadSingleStep, MultiThreadSingleStepOps,
 };
 use gdbstub::target::ext::base::single_register_access::{
     SingleRegisterAccess, SingleRegisterAccessOps,
@@ -101,6 +101,8 @@ pub struct VmState {
     pub running: bool,
     pub connections: u32,
     pub quirks: Quirks,
+    /// The thread a pending vCont asked to single-step.
+    pub step_action: Option<u32>,
 }
 
 impl VmState {
@@ -226,7 +228,9 @@ fn serve(mut stream: UnixStream, state: Arc<Mutex<VmState>>) {
         Ok(g) => g,
         Err(_) => return,
     };
-    let _ = gdb.run_blocking::<EventLoop>(&mut vm);
+    if let Err(e) = gdb.run_blocking::<EventLoop>(&mut vm) {
+        eprintln!("fake gdbstub ended: {e:?}");
+    }
     // Like QEMU: the VM runs on once the client is gone, breakpoints and all.
     state.lock().expect("state").running = true;
 }
@@ -477,20 +481,13 @@ impl SingleRegisterAccess<Tid> for FakeVm {
     }
 }
 
-#[derive(Default)]
-struct Actions {
-    step: Option<u32>,
-}
-
-static ACTIONS: Mutex<Option<Actions>> = Mutex::new(None);
-
 impl MultiThreadResume for FakeVm {
     fn resume(&mut self) -> Result<(), String> {
         Ok(())
     }
 
     fn clear_resume_actions(&mut self) -> Result<(), String> {
-        *ACTIONS.lock().expect("actions") = Some(Actions::default());
+        self.st().step_action = None;
         Ok(())
     }
 
@@ -501,15 +498,22 @@ impl MultiThreadResume for FakeVm {
     fn support_single_step(&mut self) -> Option<MultiThreadSingleStepOps<'_, Self>> {
         Some(self)
     }
+
+    fn support_scheduler_locking(&mut self) -> Option<MultiThreadSchedulerLockingOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl MultiThreadSchedulerLocking for FakeVm {
+    // QEMU steps only the named vCPU; so does the fake (no other thread moves anyway).
+    fn set_resume_action_scheduler_lock(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 impl MultiThreadSingleStep for FakeVm {
     fn set_resume_action_step(&mut self, t: Tid, _s: Option<Signal>) -> Result<(), String> {
-        ACTIONS
-            .lock()
-            .expect("actions")
-            .get_or_insert_with(Actions::default)
-            .step = Some(t.get() as u32);
+        self.st().step_action = Some(t.get() as u32);
         Ok(())
     }
 }
@@ -607,7 +611,7 @@ impl BlockingEventLoop for EventLoop {
         conn: &mut QuirkConn,
     ) -> Result<run_blocking::Event<Self::StopReason>, WaitForStopReasonError<String, std::io::Error>>
     {
-        let step = ACTIONS.lock().expect("actions").take().and_then(|a| a.step);
+        let step = target.st().step_action.take();
         {
             let mut st = target.st();
             if let Some(t) = step {

@@ -67,11 +67,15 @@ __attribute__((noinline, noipa, section(".traced_text"))) u64 traced_func(struct
 }
 
 /* Recursion, to check that returns pair with their own frame. */
-__attribute__((noinline, noipa, section(".recurse_text"))) u64 recurse(u64 n)
+__attribute__((noinline, noipa, optimize("no-optimize-sibling-calls"), section(".recurse_text")))
+u64 recurse(u64 n)
 {
     if (n == 0)
         return 0;
-    return recurse(n - 1) + n;
+    u64 r = recurse(n - 1);
+    /* A barrier between the call and the add keeps gcc from turning this into a loop. */
+    __asm__ volatile("" : "+r"(r)::"memory");
+    return r + n;
 }
 
 static void work(int cpu)
@@ -91,8 +95,9 @@ static void map_window(void)
 {
     for (int i = 0; i < 4; i++)
         pt_window[i] = phys(window_data[3 - i]) | 3;
-    pd_window[0] = phys(pt_window) | 3;
-    pdpt_high[511] = phys(pd_window) | 3;
+    /* The tables live in .boot.data, linked at their physical addresses. */
+    pd_window[0] = (u64)pt_window | 3;
+    pdpt_high[511] = (u64)pd_window | 3;
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4096; j += 8)
             *(u64 *)&window_data[i][j] = 0x5749000000000000UL | ((u64)i << 32) | (u64)j;
