@@ -584,6 +584,311 @@ fn llquantize_bases() -> Vec<u8> {
     o
 }
 
+fn printf_precs_widths() -> Vec<(&'static str, Vec<u8>)> {
+    let hello = s("hello");
+    let mut precs = b"\n".to_vec();
+    for p in 0..=5 {
+        pf(
+            &mut precs,
+            &format!("%.{p}s\n"),
+            std::slice::from_ref(&hello),
+        );
+    }
+    for x in 0..=5 {
+        pf(&mut precs, "%.*s\n", &[Datum::i32(x), hello.clone()]);
+    }
+    precs.push(b'\n');
+    let mut widths = b"\n".to_vec();
+    for w in 0..=5 {
+        pf(&mut widths, &format!("%{w}d\n"), &[Datum::i32(1)]);
+    }
+    for x in 0..=5 {
+        pf(&mut widths, "%*d\n", &[Datum::i32(x), Datum::i32(1)]);
+    }
+    widths.push(b'\n');
+    let mut wp = b"\n".to_vec();
+    for w in 0..=9 {
+        pf(
+            &mut wp,
+            &format!("%{w}.{w}s\n"),
+            std::slice::from_ref(&hello),
+        );
+    }
+    for x in 0..=9 {
+        // printf("%*.*s\n", x, x++, "hello"): both arguments are evaluated before the
+        // increment takes effect on the second... dtrace evaluates left to right.
+        pf(
+            &mut wp,
+            "%*.*s\n",
+            &[Datum::i32(x), Datum::i32(x), hello.clone()],
+        );
+    }
+    wp.push(b'\n');
+    let mut q = Vec::new();
+    for t in [
+        "this",
+        " %should work.\n",
+        "%don't w%orry -- this won't cause a %segfault.\n",
+    ] {
+        trace_datum(&s(t), true, &mut q);
+    }
+    q.push(b'\n');
+    vec![
+        ("printf/tst.precs.d.out", precs),
+        ("printf/tst.widths.d.out", widths),
+        ("printf/tst.wp.d.out", wp),
+        ("trace/tst.qstring.d.out", q),
+    ]
+}
+
+fn printa_small() -> Vec<(&'static str, Vec<u8>)> {
+    let d = AggPrintOptions::default();
+    let count1 = |key: &[Datum]| {
+        let mut a = Aggregation::new(0, "a", AggFunc::Count);
+        a.update(key, 0, 1);
+        a
+    };
+    let mut v = Vec::new();
+    let a = count1(&[]);
+    let mut o = Vec::new();
+    printa(&[&a], &d, &mut o);
+    at_exit(&mut o, &[&a]);
+    v.push(("printa/tst.def.d.out", o));
+    for (name, f) in [
+        ("printa/tst.fmt.d.out", "%@u"),
+        ("printa/tst.manyval.d.out", "%@u %@u %@u %@u %@u %@u %@u\n"),
+    ] {
+        let a = count1(&[]);
+        let mut o = Vec::new();
+        let fmt = Format::parse(f).expect("parses");
+        printa_format(&fmt, &[&a], &d, &NoSymbols, &mut o).expect("prints");
+        at_exit(&mut o, &[&a]);
+        v.push((name, o));
+    }
+    let key: Vec<Datum> = (1..=5).map(Datum::i32).collect();
+    let a = count1(&key);
+    let mut o = b"\n".to_vec();
+    for n in 0..=5 {
+        let f = if n == 0 {
+            "%@u: -\n".to_string()
+        } else {
+            format!("%@u: {}\n", vec!["%d"; n].join(" "))
+        };
+        let fmt = Format::parse(f).expect("parses");
+        printa_format(&fmt, &[&a], &d, &NoSymbols, &mut o).expect("prints");
+    }
+    at_exit(&mut o, &[&a]);
+    v.push(("printa/tst.tuple.d.out", o));
+    v
+}
+
+fn multiaggs_more() -> Vec<(&'static str, Vec<u8>)> {
+    let d = AggPrintOptions::default();
+    let mut v = Vec::new();
+    // tst.sort
+    let mut aggs: Vec<Aggregation> = (0..4)
+        .map(|id| Aggregation::new(id, "", AggFunc::Sum))
+        .collect();
+    for i in 1..=100i64 {
+        for (n, a) in aggs.iter_mut().enumerate() {
+            a.update(&[Datum::i64(i)], 100 - i / (2 << n), 1);
+        }
+    }
+    let fmt = Format::parse("%10d %@10d %@10d %@10d %@10d\n").expect("parses");
+    let mut o = Vec::new();
+    let fwd: Vec<&Aggregation> = aggs.iter().collect();
+    let rev: Vec<&Aggregation> = aggs.iter().rev().collect();
+    printa_format(&fmt, &fwd, &d, &NoSymbols, &mut o).expect("prints");
+    printa_format(&fmt, &rev, &d, &NoSymbols, &mut o).expect("prints");
+    at_exit(&mut o, &fwd);
+    v.push(("multiaggs/tst.sort.d.out", o));
+    // tst.sortpos
+    let mut aggs: Vec<Aggregation> = (0..4)
+        .map(|id| Aggregation::new(id, "", AggFunc::Sum))
+        .collect();
+    for i in 1..=100i64 {
+        for (n, a) in aggs.iter_mut().enumerate() {
+            let v = if n == 0 { i } else { (25 * n as i64 + i) % 100 };
+            a.update(&[Datum::i64(i)], v, 1);
+        }
+    }
+    let fmt = Format::parse("%9d %@9d %@9d %@9d %@9d %@9d %@9d\n").expect("parses");
+    let mut o = Vec::new();
+    let order = [&aggs[0], &aggs[1], &aggs[2], &aggs[0], &aggs[3], &aggs[0]];
+    for j in 0..10 {
+        pf(&mut o, "Sorted at position %d:\n", &[Datum::i32(j)]);
+        let opts = opts(SortOrder {
+            sort_pos: j as usize,
+            ..SortOrder::default()
+        });
+        printa_format(&fmt, &order, &opts, &NoSymbols, &mut o).expect("prints");
+        o.push(b'\n');
+    }
+    let all: Vec<&Aggregation> = aggs.iter().collect();
+    at_exit(&mut o, &all);
+    v.push(("multiaggs/tst.sortpos.d.out", o));
+    // tst.same
+    let mut a = Aggregation::new(0, "", AggFunc::Sum);
+    a.update(&[], 90904, 1);
+    let fmt = Format::parse("%@d %@d %@d\n").expect("parses");
+    let mut o = Vec::new();
+    printa_format(&fmt, &[&a, &a, &a], &d, &NoSymbols, &mut o).expect("prints");
+    printa_format(&fmt, &[&a], &d, &NoSymbols, &mut o).expect("prints");
+    at_exit(&mut o, &[&a]);
+    v.push(("multiaggs/tst.same.d.out", o));
+    // tst.zero2 / tst.zero3
+    let lq = AggFunc::Lquantize {
+        base: -10,
+        limit: 10,
+        step: 1,
+    };
+    let mut bop = Aggregation::new(0, "bop", AggFunc::Quantize);
+    let mut baz = Aggregation::new(1, "baz", lq);
+    let empty_bop = Aggregation::new(0, "bop", AggFunc::Quantize);
+    let empty_baz = Aggregation::new(1, "baz", lq);
+    bop.update(&[Datum::i32(345)], 0, 0);
+    baz.update(&[Datum::i32(345)], 0, 0);
+    let mut sums: Vec<Aggregation> = (2..4)
+        .map(|id| Aggregation::new(id, "", AggFunc::Sum))
+        .collect();
+    for (n, k) in [(0usize, 123), (1, 456), (0, 789), (1, 789)] {
+        sums[n].update(&[Datum::i32(k)], i64::from(k), 1);
+    }
+    let mut o = Vec::new();
+    for (f, aggs) in [
+        ("%10d %@10d %@10d\n", vec![&sums[0], &sums[1]]),
+        ("%10d %@10d %@10d %@10d\n", vec![&sums[0], &sums[1], &bop]),
+        (
+            "%10d %@10d %@10d %@10d %@10d\n",
+            vec![&sums[0], &sums[1], &bop, &baz],
+        ),
+    ] {
+        let fmt = Format::parse(f).expect("parses");
+        printa_format(&fmt, &aggs, &d, &NoSymbols, &mut o).expect("prints");
+    }
+    at_exit(&mut o, &[&bop, &baz, &sums[0], &sums[1]]);
+    v.push(("multiaggs/tst.zero2.d.out", o));
+    let mut o = Vec::new();
+    printa(&[&empty_bop], &d, &mut o);
+    printa(&[&empty_baz], &d, &mut o);
+    let fmt = Format::parse("%@10d %@10d\n").expect("parses");
+    printa_format(&fmt, &[&empty_bop, &empty_baz], &d, &NoSymbols, &mut o).expect("prints");
+    at_exit(&mut o, &[&empty_bop, &empty_baz]);
+    v.push(("multiaggs/tst.zero3.d.out", o));
+    // tst.tuplecompat
+    let key = [
+        s("foo"),
+        Datum::i32(789),
+        s("bar"),
+        Datum::u64(0xfffff80012345000),
+    ];
+    let mut one = Aggregation::new(0, "one", AggFunc::Sum);
+    let mut two = Aggregation::new(1, "two", AggFunc::Sum);
+    one.update(&key, 123, 1);
+    two.update(&key, 456, 1);
+    let fmt = Format::parse("%10s %10d %10s %@10d %@10d\n").expect("parses");
+    let mut o = Vec::new();
+    printa_format(&fmt, &[&one, &two], &d, &NoSymbols, &mut o).expect("prints");
+    at_exit(&mut o, &[&one, &two]);
+    v.push(("multiaggs/tst.tuplecompat.d.out", o));
+    v
+}
+
+fn aggs_order() -> Vec<u8> {
+    let d = AggPrintOptions::default();
+    let mut plain = Aggregation::new(0, "", AggFunc::Sum);
+    for k in [8, 6, 7, 5, 3, 0, 9] {
+        plain.update(&[Datum::i32(k)], 1, 1);
+    }
+    let mut tour = Aggregation::new(1, "tour", AggFunc::Sum);
+    for c in [
+        "Ghent", "Berlin", "London", "Dublin", "Shanghai", "Zurich", "Regina", "Winnipeg",
+        "Edmonton", "Calgary",
+    ] {
+        tour.update(&[s(c)], 1, 1);
+    }
+    let mut ate = Aggregation::new(2, "ate", AggFunc::Sum);
+    for f in [
+        "Rice",
+        "Oatmeal",
+        "Barley",
+        "Carrots",
+        "Sweet potato",
+        "Asparagus",
+        "Squash",
+    ] {
+        ate.update(&[Datum::i32(8), s(f)], 1, 1);
+    }
+    let mut chars = Aggregation::new(3, "chars", AggFunc::Sum);
+    for c in [b'a', b's', b'd', b'f'] {
+        chars.update(&[int(u64::from(c), 1, true)], 1, 1);
+    }
+    let mut o = Vec::new();
+    for (f, a) in [
+        ("%d\n", &plain),
+        ("%s\n", &tour),
+        ("%d %s\n", &ate),
+        ("%c\n", &chars),
+    ] {
+        let fmt = Format::parse(f).expect("parses");
+        printa_format(&fmt, &[a], &d, &NoSymbols, &mut o).expect("prints");
+        o.push(b'\n');
+    }
+    at_exit(&mut o, &[&plain, &tour, &ate, &chars]);
+    o
+}
+
+fn aggs_negorder() -> Vec<u8> {
+    let (a, b) = (7i64, 13i64);
+    let mut val = -a * b + a;
+    let mut i = 0;
+    let funcs = [
+        ("quantize", AggFunc::Quantize),
+        (
+            "lquantize",
+            AggFunc::Lquantize {
+                base: -10,
+                limit: 10,
+                step: 1,
+            },
+        ),
+        ("sum", AggFunc::Sum),
+        ("max", AggFunc::Max),
+        ("min", AggFunc::Min),
+    ];
+    let mut aggs: Vec<Aggregation> = funcs
+        .iter()
+        .enumerate()
+        .map(|(id, (_, f))| Aggregation::new(id as u32, "", *f))
+        .collect();
+    let mut o = Vec::new();
+    loop {
+        let incr = val % b;
+        val += a;
+        if val == 0 {
+            val += a;
+        }
+        if incr == 0 {
+            break;
+        }
+        i += 1;
+        for (n, agg) in aggs.iter_mut().enumerate() {
+            let (value, inc) = if n < 2 { (1, incr) } else { (incr, 1) };
+            agg.update(&[Datum::i64(i)], value, inc);
+        }
+    }
+    for ((name, _), agg) in funcs.iter().zip(&aggs) {
+        o.extend_from_slice(
+            format!("Ordering of {name}() with some negative weights:\n").as_bytes(),
+        );
+        printa(&[agg], &AggPrintOptions::default(), &mut o);
+        o.push(b'\n');
+    }
+    let refs: Vec<&Aggregation> = aggs.iter().collect();
+    at_exit(&mut o, &refs);
+    o
+}
+
 /// The `if (name(args) ne "result")` / `if (name(args) != n)` checks of a generated perl
 /// script: each row is dtrace's own result for those arguments.
 fn table(path: &str, name: &str) -> Vec<(Vec<String>, String)> {
@@ -785,6 +1090,8 @@ fn matches_freebsd_10_4_expectations() {
         ("llquantize/tst.bases.d.out", llquantize_bases),
         ("llquantize/tst.negorder.d.out", llquantize_negorder),
         ("funcs/tst.cleanpath.d.out", funcs_cleanpath),
+        ("aggs/tst.order.d.out", aggs_order),
+        ("aggs/tst.negorder.d.out", aggs_negorder),
     ];
     let mut results: Vec<(String, Result<(), String>)> = Vec::new();
     let mut compare = |name: &str, got: Vec<u8>| {
@@ -798,7 +1105,13 @@ fn matches_freebsd_10_4_expectations() {
     for (name, f) in scenarios {
         compare(name, f());
     }
-    for (name, got) in funcs_fixed() {
+    let groups = [
+        funcs_fixed(),
+        printf_precs_widths(),
+        printa_small(),
+        multiaggs_more(),
+    ];
+    for (name, got) in groups.into_iter().flatten() {
         compare(name, got);
     }
     for (name, rows, bad) in funcs_tables() {
