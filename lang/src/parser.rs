@@ -746,14 +746,14 @@ impl Parser<'_, '_> {
                 }
                 Tok::Punct(p @ ("." | "->")) => {
                     self.next()?;
-                    let (name, _) = self.ident()?;
+                    let (name, npos) = self.ident()?;
                     e = Expr {
                         kind: ExprKind::Member {
                             base: Box::new(e),
                             name,
                             arrow: *p == "->",
                         },
-                        pos: t.pos,
+                        pos: npos,
                     };
                 }
                 Tok::Punct("++") => {

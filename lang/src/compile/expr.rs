@@ -12,6 +12,9 @@ use crate::ir::{BinI, Node, Place, Store, StrCmp, Subr};
 use crate::probes::Builtin;
 use crate::types::{BitField, IntType, Type};
 
+/// Why a probe argument's type may be missing.
+const LIBRARY_HINT: &str = " (is the provider's translator library loaded?)";
+
 /// A compiled expression before it is turned into a value.
 #[derive(Debug, Clone)]
 pub(crate) enum CE {
@@ -502,7 +505,10 @@ impl Compiler<'_> {
         let Some(sig) = sig.cloned() else {
             return Err(err_at(pos, "args[ ] is not available"));
         };
-        let native = self.type_from_str(&sig.native, pos)?;
+        let what = |e: crate::error::SyntaxError| {
+            err_at(pos, format!("args[{i}]: {}{LIBRARY_HINT}", e.message))
+        };
+        let native = self.type_from_str(&sig.native, pos).map_err(what)?;
         let arg = Node::Arg(i as u8);
         let arg = match native.as_int() {
             Some(it) => norm(it, arg),
@@ -511,7 +517,7 @@ impl Compiler<'_> {
         let Some(tr_text) = sig.translated.filter(|t| *t != sig.native) else {
             return Ok(CE::Val(arg, native));
         };
-        let translated = self.type_from_str(&tr_text, pos)?;
+        let translated = self.type_from_str(&tr_text, pos).map_err(what)?;
         let (out, ptr) = match &translated {
             Type::Pointer(inner) if matches!(**inner, Type::Record(_)) => ((**inner).clone(), true),
             Type::Record(_) => (translated.clone(), false),
@@ -531,7 +537,7 @@ impl Compiler<'_> {
         let types = self.types;
         let tn =
             crate::parser::parse_type_name(text, &mut names, &|n| types.resolve_type(n).is_some())
-                .map_err(|e| err_at(pos, format!("invalid type \"{text}\": {}", e.message)))?;
+                .map_err(|_| err_at(pos, format!("type {text} is not defined")))?;
         self.resolve(&tn).map_err(|e| err_at(pos, e.message))
     }
 
