@@ -742,12 +742,12 @@ fn multiaggs_more() -> Vec<(&'static str, Vec<u8>)> {
         limit: 10,
         step: 1,
     };
-    let mut bop = Aggregation::new(0, "bop", AggFunc::Quantize);
-    let mut baz = Aggregation::new(1, "baz", lq);
+    let mut agg_bop = Aggregation::new(0, "bop", AggFunc::Quantize);
+    let mut agg_baz = Aggregation::new(1, "baz", lq);
     let empty_bop = Aggregation::new(0, "bop", AggFunc::Quantize);
     let empty_baz = Aggregation::new(1, "baz", lq);
-    bop.update(&[Datum::i32(345)], 0, 0);
-    baz.update(&[Datum::i32(345)], 0, 0);
+    agg_bop.update(&[Datum::i32(345)], 0, 0);
+    agg_baz.update(&[Datum::i32(345)], 0, 0);
     let mut sums: Vec<Aggregation> = (2..4)
         .map(|id| Aggregation::new(id, "", AggFunc::Sum))
         .collect();
@@ -757,16 +757,19 @@ fn multiaggs_more() -> Vec<(&'static str, Vec<u8>)> {
     let mut o = Vec::new();
     for (f, aggs) in [
         ("%10d %@10d %@10d\n", vec![&sums[0], &sums[1]]),
-        ("%10d %@10d %@10d %@10d\n", vec![&sums[0], &sums[1], &bop]),
+        (
+            "%10d %@10d %@10d %@10d\n",
+            vec![&sums[0], &sums[1], &agg_bop],
+        ),
         (
             "%10d %@10d %@10d %@10d %@10d\n",
-            vec![&sums[0], &sums[1], &bop, &baz],
+            vec![&sums[0], &sums[1], &agg_bop, &agg_baz],
         ),
     ] {
         let fmt = Format::parse(f).expect("parses");
         printa_format(&fmt, &aggs, &d, &NoSymbols, &mut o).expect("prints");
     }
-    at_exit(&mut o, &[&bop, &baz, &sums[0], &sums[1]]);
+    at_exit(&mut o, &[&agg_bop, &agg_baz, &sums[0], &sums[1]]);
     v.push(("multiaggs/tst.zero2.d.out", o));
     let mut o = Vec::new();
     printa(&[&empty_bop], &d, &mut o);
@@ -887,6 +890,181 @@ fn aggs_negorder() -> Vec<u8> {
     let refs: Vec<&Aggregation> = aggs.iter().collect();
     at_exit(&mut o, &refs);
     o
+}
+
+fn aggs_values() -> Vec<(&'static str, Vec<u8>)> {
+    let d = AggPrintOptions::default();
+    let mut v = Vec::new();
+    let single = |func, values: &[i64]| {
+        let mut a = Aggregation::new(0, "", func);
+        for &x in values {
+            a.update(&[], x, 1);
+        }
+        let mut o = Vec::new();
+        at_exit(&mut o, &[&a]);
+        o
+    };
+    v.push(("aggs/tst.min_neg.d.out", single(AggFunc::Min, &[0, -900])));
+    v.push(("aggs/tst.avg_neg.d.out", single(AggFunc::Avg, &[0, -900])));
+    // tst.clearavg2: avg(0) every fifth tick, printed and cleared on ticks 6..=20.
+    let mut t = Aggregation::new(0, "time", AggFunc::Avg);
+    let fmt = Format::parse(" %@d\n").expect("parses");
+    let mut o = Vec::new();
+    let mut x = 0;
+    loop {
+        let before = x;
+        x += 1;
+        if before % 5 == 0 {
+            t.update(&[], 0, 1);
+        }
+        if x > 5 && x <= 20 {
+            printa_format(&fmt, &[&t], &d, &NoSymbols, &mut o).expect("prints");
+            t.clear();
+        }
+        if x > 20 {
+            break;
+        }
+    }
+    at_exit(&mut o, &[&t]);
+    v.push(("aggs/tst.clearavg2.d.out", o));
+    // tst.denormalizeonly, tst.fmtnormalize, tst.multinormalize
+    let func_data = |mul: i64, shift: i32| {
+        let mut a = Aggregation::new(0, "func", AggFunc::Sum);
+        for i in 0..20i64 {
+            a.update(&[Datum::i32((i % 5) as i32 + shift)], i * mul, 1);
+        }
+        a
+    };
+    let mut a = func_data(100, 0);
+    a.denormalize();
+    let mut o = b"denormalized:".to_vec();
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.denormalizeonly.d.out", o));
+    let mut a = func_data(100, 0);
+    a.normalize(5).expect("non-zero");
+    let mut o = b"normalized data:\n".to_vec();
+    let fmt = Format::parse("%u %@u\n").expect("parses");
+    printa_format(&fmt, &[&a], &d, &NoSymbols, &mut o).expect("prints");
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.fmtnormalize.d.out", o));
+    let mut a = func_data(100, 0);
+    let mut b = func_data(200, 1);
+    let mut o = b"normalized data #1:\n".to_vec();
+    a.normalize(5).expect("non-zero");
+    printa(&[&a], &d, &mut o);
+    o.extend_from_slice(b"\nnormalized data #2:\n");
+    b.normalize(5).expect("non-zero");
+    at_exit(&mut o, &[&a, &b]);
+    v.push(("aggs/tst.multinormalize.d.out", o));
+    // tst.lquantnormal
+    let lq = |base, limit| AggFunc::Lquantize {
+        base,
+        limit,
+        step: 1,
+    };
+    let mut a = Aggregation::new(0, "", lq(0, 10));
+    for i in 1..=10 {
+        for _ in 0..5 {
+            a.update(&[], i, 1);
+        }
+    }
+    a.normalize(5).expect("non-zero");
+    let mut o = Vec::new();
+    printa(&[&a], &d, &mut o);
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.lquantnormal.d.out", o));
+    // tst.lquantround / tst.quantround: 2 zeros, 6 ones, 19 twos.
+    for (name, func) in [
+        ("aggs/tst.lquantround.d.out", lq(0, 4)),
+        ("aggs/tst.quantround.d.out", AggFunc::Quantize),
+    ] {
+        let mut values = vec![0; 2];
+        values.extend([1; 6]);
+        values.extend([2; 19]);
+        v.push((name, single(func, &values)));
+    }
+    // tst.negtrunc, tst.negtruncquant, tst.trunc0
+    let mut a = Aggregation::new(0, "", AggFunc::Sum);
+    for i in 0..100 {
+        a.update(&[Datum::i32(i)], i64::from(i), 1);
+    }
+    a.trunc(Some(-10));
+    let mut o = Vec::new();
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.negtrunc.d.out", o));
+    let mut a = Aggregation::new(0, "", lq(0, 150));
+    for i in 0..100 {
+        for k in 0..4 {
+            a.update(&[Datum::i32(i)], i64::from(i + k), 1);
+        }
+    }
+    a.trunc(Some(-5));
+    let mut o = Vec::new();
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.negtruncquant.d.out", o));
+    let mut a = Aggregation::new(0, "", AggFunc::Sum);
+    for i in 0..10 {
+        a.update(&[Datum::i32(i)], i64::from(10 - i), 1);
+        if i + 1 == 5 {
+            a.trunc(None);
+        }
+    }
+    let mut o = Vec::new();
+    printa(&[&a], &d, &mut o);
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.trunc0.d.out", o));
+    // tst.signedkeyspos: aggsortkey, aggsortkeypos=1, aggsortrev.
+    let sums = [
+        [-2, -22, -222],
+        [-1, -11, -111],
+        [0, 10, 100],
+        [1, 11, 111],
+        [2, 22, 222],
+    ];
+    let layouts: [(u8, [&str; 3]); 4] = [
+        (1, ["cat", "dog", "mouse"]),
+        (2, ["mouse", "dog", "cat"]),
+        (4, ["mouse", "bear", "cat"]),
+        (8, ["cat", "bear", "dog"]),
+    ];
+    let mut aggs = Vec::new();
+    for (id, (size, names)) in layouts.iter().enumerate() {
+        let mut a = Aggregation::new(id as u32, "", AggFunc::Sum);
+        for (row, k) in sums.iter().zip(-2i64..) {
+            for (name, &sum) in names.iter().zip(row) {
+                a.update(&[s(name), int(k as u64, *size, true)], sum, 1);
+            }
+        }
+        aggs.push(a);
+    }
+    let refs: Vec<&Aggregation> = aggs.iter().collect();
+    let mut o = b"\n".to_vec();
+    print_unprinted(
+        &refs,
+        &opts(SortOrder {
+            by_key: true,
+            key_pos: 1,
+            reverse: true,
+            ..SortOrder::default()
+        }),
+        &mut o,
+    );
+    v.push(("aggs/tst.signedkeyspos.d.out", o));
+    let mut a = Aggregation::new(0, "", AggFunc::Sum);
+    for (x, y) in [(1, 3), (2, 2), (3, 1)] {
+        a.update(&[Datum::i32(x), Datum::i32(y)], 0, 1);
+    }
+    let mut o = b"\n".to_vec();
+    print_unprinted(
+        &[&a],
+        &opts(SortOrder {
+            key_pos: 1,
+            ..SortOrder::default()
+        }),
+        &mut o,
+    );
+    v.push(("aggs/tst.valsortkeypos.d.out", o));
+    v
 }
 
 /// The `if (name(args) ne "result")` / `if (name(args) != n)` checks of a generated perl
@@ -1110,6 +1288,7 @@ fn matches_freebsd_10_4_expectations() {
         printf_precs_widths(),
         printa_small(),
         multiaggs_more(),
+        aggs_values(),
     ];
     for (name, got) in groups.into_iter().flatten() {
         compare(name, got);
