@@ -1067,6 +1067,123 @@ fn aggs_values() -> Vec<(&'static str, Vec<u8>)> {
     v
 }
 
+fn llquantize_more() -> Vec<(&'static str, Vec<u8>)> {
+    let d = AggPrintOptions::default();
+    let ll = |f, l, h, n| AggFunc::llquantize(f, l, h, n).expect("valid");
+    let mut v = Vec::new();
+    let mut a = Aggregation::new(0, "", ll(10, 1, 2, 20));
+    for (k, x, incr) in [
+        ("Screven", 0, 25),
+        ("Katz", 1, -100),
+        ("Kurian", 7, 15),
+        ("Rozwat", 49, 15),
+        ("Fowler", 343, 150),
+    ] {
+        a.update(&[s(k)], x, incr);
+    }
+    let mut o = Vec::new();
+    printa(&[&a], &d, &mut o);
+    at_exit(&mut o, &[&a]);
+    v.push(("llquantize/tst.range.d.out", o));
+    let mut aggs = [
+        Aggregation::new(0, "", ll(10, 0, 10, 20)),
+        Aggregation::new(1, "hunid", ll(10, 0, 10, 100)),
+        Aggregation::new(2, "large", ll(10, 0, 10, 1000)),
+    ];
+    for i in 1..=101i64 {
+        for (a, m) in aggs.iter_mut().zip([1, 10, 100]) {
+            a.update(&[], i * m, 1);
+        }
+    }
+    let mut o = Vec::new();
+    for (a, t) in aggs
+        .iter()
+        .zip(["20 steps:\n", "100 steps:\n", "1000 steps:\n"])
+    {
+        o.extend_from_slice(t.as_bytes());
+        printa(&[a], &d, &mut o);
+    }
+    let refs: Vec<&Aggregation> = aggs.iter().collect();
+    at_exit(&mut o, &refs);
+    v.push(("llquantize/tst.steps.d.out", o));
+    let mut a = Aggregation::new(0, "", ll(10, 1, 2, 10));
+    for i in 0..100i64 {
+        for k in 0..4 {
+            a.update(&[Datum::i32(i as i32)], i + k, 150);
+        }
+    }
+    a.trunc(Some(5));
+    let mut o = Vec::new();
+    at_exit(&mut o, &[&a]);
+    v.push(("llquantize/tst.trunc.d.out", o));
+    let mut a = Aggregation::new(0, "", ll(10, 0, 10, 10));
+    for i in 1..=101 {
+        a.update(&[], i, 1);
+    }
+    a.normalize(10).expect("non-zero");
+    let mut o = Vec::new();
+    printa(&[&a], &d, &mut o);
+    at_exit(&mut o, &[&a]);
+    v.push(("llquantize/tst.normal.d.out", o));
+    let mut a = Aggregation::new(0, "", ll(10, 0, 10, 10));
+    for i in 1..=101 {
+        a.update(&[], i, 50 - i);
+    }
+    let mut o = Vec::new();
+    at_exit(&mut o, &[&a]);
+    v.push(("llquantize/tst.negvalue.d.out", o));
+    v
+}
+
+fn numbers() -> Vec<(&'static str, Vec<u8>)> {
+    let mut v = Vec::new();
+    let vals = [-10i64, -1, 0, 10, 100, 1000, 1 << 62];
+    let mut o = Vec::new();
+    for base in -2..=40i64 {
+        for &x in &vals {
+            pf(
+                &mut o,
+                "base %2d of %20d:  ",
+                &[Datum::i32(base as i32), Datum::i64(x)],
+            );
+            match subr::lltostr(x, Some(base)) {
+                Ok(t) => pf(&mut o, "  %s\n", &[Datum::Str(t)]),
+                Err(_) => pf(&mut o, "  <error>\n", &[]),
+            }
+        }
+    }
+    o.push(b'\n');
+    v.push(("funcs/tst.lltostrbase.d.out", o));
+    let mut o = Vec::new();
+    for (t, b) in [
+        ("0", Some(2)),
+        ("1", Some(36)),
+        ("0x20", Some(16)),
+        ("-32", Some(10)),
+        ("010", Some(8)),
+        ("101010", Some(2)),
+        ("9223372036854775807", None),
+        ("-9223372036854775808", None),
+        ("0777777777777777777777", Some(8)),
+        ("-01000000000000000000000", Some(8)),
+        ("1000000000000000000000", Some(8)),
+        ("-1000000000000000000001", Some(8)),
+        ("baddcafe", Some(16)),
+        ("12j", Some(10)),
+        ("102", Some(2)),
+        ("-0DTrace4EverZ", Some(36)),
+        ("1985", None),
+        ("-2012", None),
+        ("", None),
+    ] {
+        let n = subr::strtoll(t.as_bytes(), b).expect("valid base");
+        pf(&mut o, "%d\n", &[Datum::i64(n)]);
+    }
+    o.push(b'\n');
+    v.push(("strtoll/tst.strtoll.d.out", o));
+    v
+}
+
 /// The `if (name(args) ne "result")` / `if (name(args) != n)` checks of a generated perl
 /// script: each row is dtrace's own result for those arguments.
 fn table(path: &str, name: &str) -> Vec<(Vec<String>, String)> {
@@ -1289,6 +1406,8 @@ fn matches_freebsd_10_4_expectations() {
         printa_small(),
         multiaggs_more(),
         aggs_values(),
+        llquantize_more(),
+        numbers(),
     ];
     for (name, got) in groups.into_iter().flatten() {
         compare(name, got);
