@@ -1184,6 +1184,216 @@ fn numbers() -> Vec<(&'static str, Vec<u8>)> {
     v
 }
 
+/// The scripts' `incr = val % b` sequence of weights (tst.quantzero and friends).
+fn weights() -> Vec<i64> {
+    let (a, b) = (7i64, 13i64);
+    let mut val = -a * b + a;
+    let mut out = Vec::new();
+    loop {
+        let incr = val % b;
+        val += a;
+        if val == 0 {
+            val += a;
+        }
+        if incr == 0 {
+            return out;
+        }
+        out.push(incr);
+    }
+}
+
+fn aggs_more() -> Vec<(&'static str, Vec<u8>)> {
+    let d = AggPrintOptions::default();
+    let mut v = Vec::new();
+    // tst.forms
+    let mut aggs = [
+        Aggregation::new(0, "a", AggFunc::Count),
+        Aggregation::new(1, "b", AggFunc::Max),
+        Aggregation::new(2, "c", AggFunc::Count),
+        Aggregation::new(3, "d", AggFunc::Max),
+    ];
+    for (n, a) in aggs.iter_mut().enumerate() {
+        let key = if n < 2 { vec![] } else { vec![Datum::i32(0)] };
+        a.update(&key, 1, 1);
+    }
+    let mut o = Vec::new();
+    for (a, f) in aggs
+        .iter()
+        .zip(["\n@a = %@u\n", "@b = %@u\n", "@c = %@u\n", "@d = %@u\n"])
+    {
+        let fmt = Format::parse(f).expect("parses");
+        printa_format(&fmt, &[a], &d, &NoSymbols, &mut o).expect("prints");
+    }
+    let refs: Vec<&Aggregation> = aggs.iter().collect();
+    at_exit(&mut o, &refs);
+    v.push(("aggs/tst.forms.d.out", o));
+    // tst.multiaggs2 / tst.multiaggs3
+    let lq = AggFunc::Lquantize {
+        base: 0,
+        limit: 1000,
+        step: 100,
+    };
+    let make = |funcs: &[AggFunc]| -> Vec<Aggregation> {
+        let mut aggs: Vec<Aggregation> = funcs
+            .iter()
+            .enumerate()
+            .map(|(id, f)| Aggregation::new(id as u32, "", *f))
+            .collect();
+        for i in (0..1000).step_by(100) {
+            for a in &mut aggs {
+                a.update(&[], i, 1);
+            }
+        }
+        aggs
+    };
+    use AggFunc::*;
+    let aggs = make(&[Avg, Sum, Min, Max, Quantize, lq, Stddev]);
+    let refs: Vec<&Aggregation> = aggs.iter().collect();
+    let mut o = Vec::new();
+    at_exit(&mut o, &refs);
+    v.push(("aggs/tst.multiaggs2.d.out", o));
+    let aggs = make(&[Count, Avg, Sum, Min, Max, Quantize, lq, Stddev]);
+    let mut o = Vec::new();
+    let fmt = Format::parse("%@d\n").expect("parses");
+    for a in aggs.iter().rev() {
+        printa_format(&fmt, &[a], &d, &NoSymbols, &mut o).expect("prints");
+    }
+    let refs: Vec<&Aggregation> = aggs.iter().collect();
+    at_exit(&mut o, &refs);
+    v.push(("aggs/tst.multiaggs3.d.out", o));
+    // tst.allquant
+    let mut a = Aggregation::new(0, "", Quantize);
+    for i in 0..64 {
+        let p = 1i64.wrapping_shl(i);
+        for x in [
+            p,
+            p.wrapping_add(1),
+            p.wrapping_neg(),
+            p.wrapping_neg().wrapping_sub(1),
+        ] {
+            a.update(&[], x, 1);
+        }
+    }
+    let mut o = Vec::new();
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.allquant.d.out", o));
+    // tst.quantmany
+    let mut a = Aggregation::new(0, "", Quantize);
+    let (mut val, mut shift) = (0i64, 0i64);
+    loop {
+        if val == 0 {
+            val = -(1i64 << shift);
+            shift += 1;
+        }
+        if shift == 32 {
+            break;
+        }
+        if val == -1 {
+            val = 1i64 << shift;
+        }
+        a.update(&[Datum::i64(shift)], val, val);
+        val >>= 1;
+    }
+    let mut o = Vec::new();
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.quantmany.d.out", o));
+    // tst.lquantrange
+    let mut a = Aggregation::new(
+        0,
+        "",
+        Lquantize {
+            base: -10,
+            limit: 10,
+            step: 1,
+        },
+    );
+    for (k, x, incr) in [
+        ("Nixon", -20, 25),
+        ("Hoover", 20, -100),
+        ("Harding", -10, 15),
+        ("Bush", 10, 150),
+    ] {
+        a.update(&[s(k)], x, incr);
+    }
+    let mut o = Vec::new();
+    printa(&[&a], &d, &mut o);
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.lquantrange.d.out", o));
+    // tst.lquantzero
+    let ranges = [
+        ("Zero below the range:\n", 10, 20, 1),
+        ("Zero just below the range:\n", 1, 20, 5),
+        ("Zero at the bottom of the range:\n", 0, 20, 1),
+        ("Zero within the range:\n", -10, 10, 1),
+        ("Zero at the top of the range:\n", -10, 0, 1),
+        ("Zero just above the range:\n", -10, -1, 1),
+        ("Zero above the range:\n", -10, -2, 1),
+    ];
+    let mut aggs: Vec<Aggregation> = ranges
+        .iter()
+        .enumerate()
+        .map(|(id, &(_, base, limit, step))| {
+            Aggregation::new(id as u32, "", Lquantize { base, limit, step })
+        })
+        .collect();
+    for (i, incr) in weights().into_iter().enumerate() {
+        for a in &mut aggs {
+            a.update(&[Datum::i64(i as i64 + 1)], 0, incr);
+        }
+    }
+    let mut o = Vec::new();
+    for (a, (title, ..)) in aggs.iter().zip(ranges) {
+        o.extend_from_slice(title.as_bytes());
+        printa(&[a], &d, &mut o);
+        o.push(b'\n');
+    }
+    let refs: Vec<&Aggregation> = aggs.iter().collect();
+    at_exit(&mut o, &refs);
+    v.push(("aggs/tst.lquantzero.d.out", o));
+    // tst.clearlquantize
+    let mut la = Aggregation::new(
+        0,
+        "a",
+        Lquantize {
+            base: 0,
+            limit: 100,
+            step: 1,
+        },
+    );
+    let mut qb = Aggregation::new(1, "b", Quantize);
+    let mut o = Vec::new();
+    let (mut x, mut y) = (0i64, 0);
+    loop {
+        x += 1;
+        la.update(&[s("linear")], x, 1);
+        qb.update(&[s("exp")], x, 1);
+        if x % 5 == 0 {
+            let go = y < 5;
+            y += 1;
+            if go {
+                printa(&[&la], &d, &mut o);
+                printa(&[&qb], &d, &mut o);
+                la.clear();
+                qb.clear();
+            }
+            if y == 5 {
+                break;
+            }
+        }
+    }
+    at_exit(&mut o, &[&la, &qb]);
+    v.push(("aggs/tst.clearlquantize.d.out", o));
+    // tst.count2
+    let mut a = Aggregation::new(0, "counts", Count);
+    for _ in 0..10 {
+        a.update(&[s("tick-count")], 0, 1);
+    }
+    let mut o = Vec::new();
+    at_exit(&mut o, &[&a]);
+    v.push(("aggs/tst.count2.d.out", o));
+    v
+}
+
 /// The `if (name(args) ne "result")` / `if (name(args) != n)` checks of a generated perl
 /// script: each row is dtrace's own result for those arguments.
 fn table(path: &str, name: &str) -> Vec<(Vec<String>, String)> {
@@ -1408,6 +1618,7 @@ fn matches_freebsd_10_4_expectations() {
         aggs_values(),
         llquantize_more(),
         numbers(),
+        aggs_more(),
     ];
     for (name, got) in groups.into_iter().flatten() {
         compare(name, got);
