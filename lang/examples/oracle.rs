@@ -14,11 +14,17 @@ use lang::{
 /// A firing context on a simulated clock, with no guest memory.
 struct SimContext {
     now: u64,
+    /// arg0 of the probe firing (profile probes carry the interrupted kernel pc there).
+    arg0: u64,
 }
 
 impl FireContext for SimContext {
-    fn arg(&self, _i: usize) -> u64 {
-        0
+    fn arg(&self, i: usize) -> u64 {
+        if i == 0 {
+            self.arg0
+        } else {
+            0
+        }
     }
     fn read(&mut self, addr: u64, _buf: &mut [u8]) -> Result<(), Fault> {
         Err(Fault { addr })
@@ -64,7 +70,10 @@ fn run_one(path: &Path) -> Outcome {
             return Outcome::CompileError(e.to_string().lines().next().unwrap_or("").to_string())
         }
     };
-    let mut ctx = SimContext { now: 1_000_000 };
+    let mut ctx = SimContext {
+        now: 1_000_000,
+        arg0: 0,
+    };
     let mut sink = BufferSink::default();
     let mut flow = prog.fire(lang::BEGIN_ID, &mut ctx, &mut sink);
     let ticks: Vec<(u32, u64)> = prog
@@ -87,7 +96,9 @@ fn run_one(path: &Path) -> Outcome {
             .unwrap_or((0, &0));
         ctx.now = at;
         next[i] = at + ticks[i].1;
+        ctx.arg0 = 0xffff_ffff_8000_1000;
         flow = prog.fire(ticks[i].0, &mut ctx, &mut sink);
+        ctx.arg0 = 0;
         firings += 1;
     }
     prog.end(&mut ctx, &mut sink);

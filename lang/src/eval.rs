@@ -52,6 +52,8 @@ pub enum FaultKind {
     DivZero = 4,
     /// An operation the evaluator cannot do.
     IllOp = 3,
+    /// A string result too big for strsize.
+    NoScratch = 5,
 }
 
 impl FaultKind {
@@ -61,6 +63,7 @@ impl FaultKind {
             FaultKind::BadAddr => "invalid address",
             FaultKind::DivZero => "divide-by-zero",
             FaultKind::IllOp => "illegal operation",
+            FaultKind::NoScratch => "out of scratch space",
         }
     }
 }
@@ -87,6 +90,7 @@ pub(crate) struct Machine {
     pub assocs: Vec<HashMap<Vec<Key>, Val>>,
     pub threads: HashMap<(u64, u32, Vec<Key>), Val>,
     pub strsize: usize,
+    pub strtok: lang_output::subr::StrtokState,
     rand: u64,
 }
 
@@ -147,6 +151,7 @@ impl Machine {
             assocs: vec![HashMap::new(); assocs],
             threads: HashMap::new(),
             strsize,
+            strtok: Default::default(),
             rand: 0x2545_f491_4f6c_dd1d,
         }
     }
@@ -154,6 +159,7 @@ impl Machine {
     /// Clause-locals start over at each probe firing.
     pub fn reset_locals(&mut self) {
         self.locals.clone_from(&self.local_init);
+        self.strtok = Default::default();
     }
 
     fn keys(&mut self, nodes: &[Node], f: &mut Firing) -> Result<Vec<Key>, RtFault> {

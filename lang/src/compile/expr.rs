@@ -1324,19 +1324,23 @@ impl Compiler<'_> {
                 Subr::Index | Subr::Rindex => i < 2,
                 _ => false,
             };
-            let n = if wants_string {
+            let null_strtok = subr == Subr::Strtok && i == 0 && n.as_const() == Some(0);
+            let pointer_arg = matches!(subr, Subr::InetNtoa | Subr::InetNtoa6)
+                || (subr == Subr::InetNtop && i == 1);
+            if pointer_arg && !matches!(t, Type::Pointer(_)) {
+                return Err(err_at(
+                    a.pos,
+                    format!("{name}( ) argument #{} must be a pointer, not {t}", i + 1),
+                ));
+            }
+            let n = if null_strtok || (subr == Subr::InetNtop && i == 1) {
+                // strtok(NULL, ...) continues a scan; inet_ntop reads as many bytes as its family needs.
+                n
+            } else if wants_string {
                 self.string_value(n, &t, a.pos).map_err(|_| {
                     err_at(a.pos, format!("{name}( ) argument #{} is incompatible with prototype: expected string, got {t}", i + 1))
                 })?
-            } else if matches!(subr, Subr::InetNtoa | Subr::InetNtoa6)
-                || (subr == Subr::InetNtop && i == 1)
-            {
-                if !matches!(t, Type::Pointer(_)) {
-                    return Err(err_at(
-                        a.pos,
-                        format!("{name}( ) argument #{} must be a pointer, not {t}", i + 1),
-                    ));
-                }
+            } else if pointer_arg {
                 let len = if subr == Subr::InetNtoa { 4 } else { 16 };
                 let pc = self.pc();
                 Node::ReadBytes {
