@@ -7,5 +7,4 @@
 //!
 //! Must not depend on: D or the command line.
 
-/// The FreeBSD 10.x guest profile.
-pub mod freebsd10;
+pub mod model;

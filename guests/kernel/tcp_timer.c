@@ -1,0 +1,92 @@
+/*
+ * TCP timers (netinet/tcp_timer.c) on the CPU's logical clock: the
+ * retransmission timer (which resends an unanswered SYN) and the 2*MSL
+ * timer that ends TIME_WAIT.  They run as "intr", like FreeBSD's callouts.
+ */
+#include <model/kern.h>
+
+static const int tcp_syn_backoff[TCP_MAXRXTSHIFT + 1] =
+    { 1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64 };
+static const int tcp_backoff[TCP_MAXRXTSHIFT + 1] =
+    { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 512, 512, 512 };
+
+void
+tcp_timer_activate(struct tcpcb *tp __unused, struct callout *c, int delta)
+{
+	c->c_time = delta ? (sbintime_t)curnet()->clock + delta : 0;
+}
+
+static __noinline void
+tcp_timer_rexmt(struct tcpcb *tp)
+{
+	int rexmt;
+
+	tp->t_timers->tt_rexmt.c_time = 0;
+	if (++tp->t_rxtshift > TCP_MAXRXTSHIFT) {
+		tp->t_rxtshift = TCP_MAXRXTSHIFT;
+		(void)tcp_drop(tp, 60);
+		return;
+	}
+	if (tp->t_state == TCPS_SYN_SENT)
+		rexmt = TCPTV_RTOBASE * tcp_syn_backoff[tp->t_rxtshift];
+	else
+		rexmt = TCPTV_RTOBASE * tcp_backoff[tp->t_rxtshift];
+	tp->t_rxtcur = min(rexmt, 64 * hz);
+	tp->snd_nxt = tp->snd_una;
+	tp->t_flags |= TF_ACKNOW;
+	(void)tcp_output(tp);
+}
+
+void
+tcp_timers_run(void)
+{
+	struct model_net *mn = curnet();
+	struct thread *td = NULL;
+	int i;
+
+	for (i = 0; i < NINP; i++) {
+		struct tcpcb_mem *tm = &mn->tcbs[i];
+		struct tcptw *tw = &mn->tws[i];
+
+		if (tm->used && tm->tt.tt_rexmt.c_time != 0 &&
+		    (sbintime_t)mn->clock >= tm->tt.tt_rexmt.c_time) {
+			if (td == NULL)
+				td = thread_switch(P_INTR);
+			tcp_timer_rexmt(&tm->tcb);
+		}
+		if (tw->tw_inpcb != NULL &&
+		    (int)(mn->clock - (uint32_t)tw->tw_time) >= 0) {
+			if (td == NULL)
+				td = thread_switch(P_INTR);
+			tcp_twclose(tw);
+		}
+	}
+	if (td != NULL)
+		thread_restore(td);
+}
+
+/* The earliest pending deadline, so an idle CPU can jump its clock there. */
+int
+tcp_timers_next(uint32_t *when)
+{
+	struct model_net *mn = curnet();
+	int i, found = 0;
+
+	for (i = 0; i < NINP; i++) {
+		uint32_t t;
+
+		if (mn->tcbs[i].used && mn->tcbs[i].tt.tt_rexmt.c_time != 0) {
+			t = (uint32_t)mn->tcbs[i].tt.tt_rexmt.c_time;
+			if (!found || (int)(t - *when) < 0)
+				*when = t;
+			found = 1;
+		}
+		if (mn->tws[i].tw_inpcb != NULL) {
+			t = (uint32_t)mn->tws[i].tw_time;
+			if (!found || (int)(t - *when) < 0)
+				*when = t;
+			found = 1;
+		}
+	}
+	return (found);
+}
