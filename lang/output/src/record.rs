@@ -3,6 +3,7 @@
 
 use crate::cfmt::{self, Spec};
 use crate::datum::{cstr, Datum, IntVal};
+use crate::printf::Symbolizer;
 
 /// Options that change how records print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +89,26 @@ pub fn trace_datum_with(d: &Datum, opts: &RecordOptions, out: &mut Vec<u8>) {
 /// tracemem(): always a hex dump, whatever quiet says.
 pub fn tracemem(bytes: &[u8], out: &mut Vec<u8>) {
     print_bytes(out, bytes, -33, true, true);
+}
+
+/// dtrace's default `stackindent`: frames of stack() are indented by 14 spaces.
+pub const STACK_INDENT: usize = 14;
+
+/// stack(): a newline, then one line per frame (`indent` spaces and the symbolized pc), up to
+/// the first zero pc, as `dt_print_stack` prints the action's record.
+pub fn print_stack(pcs: &[u64], indent: usize, sym: &dyn Symbolizer, out: &mut Vec<u8>) {
+    out.push(b'\n');
+    for &pc in pcs.iter().take_while(|&&pc| pc != 0) {
+        out.resize(out.len() + indent, b' ');
+        match sym.symbolize(pc) {
+            Some(name) => out.extend_from_slice(name.as_bytes()),
+            None => {
+                out.extend_from_slice(b"0x");
+                cfmt::unsigned(out, &Spec::default(), pc, cfmt::Radix::Hex);
+            }
+        }
+        out.push(b'\n');
+    }
 }
 
 /// Field widths of integer records in non-quiet trace() and aggregation keys.
@@ -240,6 +261,21 @@ mod tests {
         // A non-printable byte forces the dump too.
         let d2 = s(|o| trace_datum(&Datum::str("a\x01"), true, o));
         assert!(d2.contains("    0: 61 01 00"), "{d2}");
+    }
+
+    #[test]
+    fn stack_frames_indent_and_stop_at_zero() {
+        struct Sym;
+        impl Symbolizer for Sym {
+            fn symbolize(&self, addr: u64) -> Option<String> {
+                (addr == 0x10).then(|| "kernel`tcp_output+0x10".to_string())
+            }
+        }
+        let d = s(|o| print_stack(&[0x10, 0xffff, 0, 0x10], STACK_INDENT, &Sym, o));
+        assert_eq!(
+            d,
+            "\n              kernel`tcp_output+0x10\n              0xffff\n"
+        );
     }
 
     #[test]
