@@ -8,3 +8,6 @@
 //! Must not depend on: D or the command line.
 
 pub mod model;
+
+/// The FreeBSD 10.x guest profile.
+pub mod freebsd10;
