@@ -615,8 +615,8 @@ fn printf_precs_widths() -> Vec<(&'static str, Vec<u8>)> {
         );
     }
     for x in 0..=9 {
-        // printf("%*.*s\n", x, x++, "hello"): both arguments are evaluated before the
-        // increment takes effect on the second... dtrace evaluates left to right.
+        // printf("%*.*s\n", x, x++, "hello") passes the same x as width and precision:
+        // the increment lands after both are read.
         pf(
             &mut wp,
             "%*.*s\n",
@@ -1394,6 +1394,113 @@ fn aggs_more() -> Vec<(&'static str, Vec<u8>)> {
     v
 }
 
+fn inet() -> Vec<(&'static str, Vec<u8>)> {
+    let v6 = |set: &[(usize, u8)]| {
+        let mut a = [0u8; 16];
+        for &(i, b) in set {
+            a[i] = b;
+        }
+        a
+    };
+    let v6s = [
+        v6(&[
+            (0, 0xfe),
+            (1, 0x80),
+            (8, 0x02),
+            (9, 0x14),
+            (10, 0x4f),
+            (11, 0xff),
+            (12, 0xfe),
+            (13, 0x0b),
+            (14, 0x76),
+            (15, 0xc8),
+        ]),
+        v6(&[
+            (0, 0x10),
+            (1, 0x80),
+            (10, 0x08),
+            (11, 0x08),
+            (13, 0x0c),
+            (14, 0x41),
+            (15, 0x7a),
+        ]),
+        v6(&[(15, 0x01)]),
+        v6(&[]),
+        v6(&[(12, 0x7f), (15, 0x01)]),
+        v6(&[(10, 0xff), (11, 0xff), (12, 0x7f), (15, 0x01)]),
+        v6(&[(10, 0xff), (11, 0xfe), (12, 0x7f), (15, 0x01)]),
+    ];
+    let v4s: [[u8; 4]; 4] = [
+        0xc0a8_0117u32.to_be_bytes(),
+        0x7f00_0001u32.to_be_bytes(),
+        [0xff; 4],
+        [0; 4],
+    ];
+    let line = |o: &mut Vec<u8>, t: Vec<u8>| {
+        o.extend(t);
+        o.push(b'\n');
+    };
+    let mut ntoa = Vec::new();
+    let mut ntop = Vec::new();
+    for a in &v4s {
+        line(&mut ntoa, subr::inet_ntoa(a));
+        line(
+            &mut ntop,
+            subr::inet_ntop(subr::AF_INET, a).expect("AF_INET"),
+        );
+    }
+    let mut ntoa6 = Vec::new();
+    for a in &v6s {
+        line(&mut ntoa6, subr::inet_ntoa6(a));
+        line(
+            &mut ntop,
+            subr::inet_ntop(subr::AF_INET6, a).expect("AF_INET6"),
+        );
+    }
+    line(
+        &mut ntop,
+        subr::inet_ntop(subr::AF_INET6, &[0xff; 16]).expect("AF_INET6"),
+    );
+    for o in [&mut ntoa, &mut ntoa6, &mut ntop] {
+        o.push(b'\n');
+    }
+    vec![
+        ("funcs/tst.inet_ntoa.d.out", ntoa),
+        ("funcs/tst.inet_ntoa6.d.out", ntoa6),
+        ("funcs/tst.inet_ntop.d.out", ntop),
+    ]
+}
+
+/// tst.basename's generated ksh: `` if [ `basename "X"` != "Y" ] `` lines carry dtrace's
+/// results (no rows when the file is absent).
+fn funcs_basename() -> (usize, Vec<String>) {
+    let text =
+        String::from_utf8_lossy(&read("funcs/tst.basename.d.out").unwrap_or_default()).into_owned();
+    let mut rows = 0;
+    let mut bad = Vec::new();
+    for line in text.lines() {
+        for (name, f) in [
+            ("basename", subr::basename as fn(&[u8]) -> Vec<u8>),
+            ("dirname", subr::dirname),
+        ] {
+            let prefix = format!("if [ `{name} \"");
+            let Some(rest) = line.strip_prefix(prefix.as_str()) else {
+                continue;
+            };
+            let Some((arg, want)) = rest.split_once("\"` != \"") else {
+                continue;
+            };
+            let want = want.trim_end_matches("\" ]; then");
+            rows += 1;
+            let got = string(f(arg.as_bytes()));
+            if got != want {
+                bad.push(format!("{name}({arg:?}) = {got:?}, dtrace {want:?}"));
+            }
+        }
+    }
+    (rows, bad)
+}
+
 /// The `if (name(args) ne "result")` / `if (name(args) != n)` checks of a generated perl
 /// script: each row is dtrace's own result for those arguments.
 fn table(path: &str, name: &str) -> Vec<(Vec<String>, String)> {
@@ -1527,6 +1634,8 @@ fn funcs_fixed() -> Vec<(&'static str, Vec<u8>)> {
 
 fn funcs_tables() -> Vec<(&'static str, usize, Vec<String>)> {
     let mut v = Vec::new();
+    let (n, bad) = funcs_basename();
+    v.push(("funcs/tst.basename.d.out (basename/dirname rows)", n, bad));
     let num = |a: &String| a.parse::<i64>().unwrap_or(0);
     let (n, bad) = table_scenario("funcs/tst.substr.d.out", "substr", |a| {
         string(subr::substr(
@@ -1619,6 +1728,7 @@ fn matches_freebsd_10_4_expectations() {
         llquantize_more(),
         numbers(),
         aggs_more(),
+        inet(),
     ];
     for (name, got) in groups.into_iter().flatten() {
         compare(name, got);
