@@ -1501,6 +1501,68 @@ fn funcs_basename() -> (usize, Vec<String>) {
     (rows, bad)
 }
 
+fn aggs_simple() -> Vec<(&'static str, Vec<u8>)> {
+    let d = AggPrintOptions::default();
+    let run = |func, values: &[i64], printa_first: bool, clear: bool| {
+        let mut a = Aggregation::new(0, "a", func);
+        for &x in values {
+            a.update(&[], x, 1);
+        }
+        if clear {
+            a.clear();
+        }
+        let mut o = Vec::new();
+        if printa_first {
+            printa(&[&a], &d, &mut o);
+        }
+        at_exit(&mut o, &[&a]);
+        o
+    };
+    let hundreds: Vec<i64> = (0..1000).step_by(100).collect();
+    let stamps: Vec<i64> = (1..=5).map(|k| 1_000_000_000 * k + 12345).collect();
+    let mut v = vec![
+        (
+            "aggs/tst.count.d.out",
+            run(AggFunc::Count, &[0, 0], false, false),
+        ),
+        (
+            "aggs/tst.sum.d.out",
+            run(AggFunc::Sum, &hundreds, false, false),
+        ),
+        (
+            "aggs/tst.max.d.out",
+            run(AggFunc::Max, &hundreds, true, false),
+        ),
+        (
+            "aggs/tst.min.d.out",
+            run(AggFunc::Min, &hundreds, false, false),
+        ),
+        (
+            "aggs/tst.max_neg.d.out",
+            run(AggFunc::Max, &[0, -900], false, false),
+        ),
+        (
+            "aggs/tst.clearavg.d.out",
+            run(AggFunc::Avg, &stamps, false, true),
+        ),
+        (
+            "aggs/tst.clearstddev.d.out",
+            run(AggFunc::Stddev, &stamps, false, true),
+        ),
+    ];
+    let mut f = Aggregation::new(0, "func", AggFunc::Sum);
+    for i in 0..20i64 {
+        f.update(&[Datum::i32((i % 5) as i32)], i * 100, 1);
+    }
+    f.normalize(5).expect("non-zero");
+    let mut o = b"denormalized:".to_vec();
+    f.denormalize();
+    printa(&[&f], &d, &mut o);
+    at_exit(&mut o, &[&f]);
+    v.push(("aggs/tst.denormalize.d.out", o));
+    v
+}
+
 /// The `if (name(args) ne "result")` / `if (name(args) != n)` checks of a generated perl
 /// script: each row is dtrace's own result for those arguments.
 fn table(path: &str, name: &str) -> Vec<(Vec<String>, String)> {
@@ -1729,6 +1791,7 @@ fn matches_freebsd_10_4_expectations() {
         numbers(),
         aggs_more(),
         inet(),
+        aggs_simple(),
     ];
     for (name, got) in groups.into_iter().flatten() {
         compare(name, got);
