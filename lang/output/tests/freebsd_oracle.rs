@@ -1563,6 +1563,48 @@ fn aggs_simple() -> Vec<(&'static str, Vec<u8>)> {
     v
 }
 
+fn multiaggs_many() -> Vec<u8> {
+    let d = AggPrintOptions::default();
+    // @agg996..@agg999 appear first in the program (a BEGIN /0/ clause), so they get ids 0..=3.
+    let lq = AggFunc::Lquantize {
+        base: -10,
+        limit: 10,
+        step: 1,
+    };
+    let a996 = Aggregation::new(0, "agg996", AggFunc::Quantize);
+    let a997 = Aggregation::new(1, "agg997", AggFunc::Count);
+    let a998 = Aggregation::new(2, "agg998", AggFunc::Min);
+    let a999 = Aggregation::new(3, "agg999", lq);
+    let mut sums: Vec<Aggregation> = (0..247)
+        .map(|i| Aggregation::new(4 + i as u32, format!("agg{i}"), AggFunc::Sum))
+        .collect();
+    for (i, a) in sums.iter_mut().enumerate() {
+        a.update(&[Datum::i32(i as i32)], i as i64, 1);
+    }
+    let mut o = Vec::new();
+    let mut show = |f: &str, aggs: &[&Aggregation]| {
+        let fmt = Format::parse(f).expect("parses");
+        printa_format(&fmt, aggs, &d, &NoSymbols, &mut o).expect("prints");
+        o.push(b'\n');
+    };
+    let three = "%8d %8@d %8@d\n";
+    show(three, &[&sums[0], &sums[1]]);
+    show(three, &[&sums[0], &a996]);
+    show(
+        "%4d %4@d %4@d %4@d %4@d %4@d %4@d %4@d %4@d %4@d %4@d %4@d\n",
+        &[
+            &sums[12], &sums[3], &sums[73], &a997, &sums[9], &sums[9], &sums[4], &a998, &sums[11],
+            &sums[23], &sums[69],
+        ],
+    );
+    show(three, &[&sums[245], &sums[246]]);
+    show(three, &[&a999, &sums[246]]);
+    let mut all: Vec<&Aggregation> = vec![&a996, &a997, &a998, &a999];
+    all.extend(sums.iter());
+    at_exit(&mut o, &all);
+    o
+}
+
 /// The `if (name(args) ne "result")` / `if (name(args) != n)` checks of a generated perl
 /// script: each row is dtrace's own result for those arguments.
 fn table(path: &str, name: &str) -> Vec<(Vec<String>, String)> {
@@ -1768,6 +1810,7 @@ fn matches_freebsd_10_4_expectations() {
         ("funcs/tst.cleanpath.d.out", funcs_cleanpath),
         ("aggs/tst.order.d.out", aggs_order),
         ("aggs/tst.negorder.d.out", aggs_negorder),
+        ("multiaggs/tst.many.d.out", multiaggs_many),
     ];
     let mut results: Vec<(String, Result<(), String>)> = Vec::new();
     let mut compare = |name: &str, got: Vec<u8>| {
