@@ -29,6 +29,8 @@ pub(crate) struct Breakpoint {
     pub addr: u64,
     pub kind: Kind,
     pub ty: BpType,
+    /// The first instruction, when it can be executed host-side instead of stepped.
+    pub push: Option<crate::prologue::Push>,
 }
 
 /// A call whose return we wait for.

@@ -30,6 +30,7 @@ mod conn;
 mod error;
 pub mod packet;
 mod paging;
+mod prologue;
 mod regs;
 pub mod rsp;
 mod shared_ram;

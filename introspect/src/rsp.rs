@@ -436,6 +436,15 @@ impl Rsp {
         Ok(())
     }
 
+    /// Queues an `M` to go out with the next resume (its reply is collected then). Only for
+    /// addresses known to be mapped: a failure is reported after the VM has resumed.
+    pub fn queue_memory_write(&mut self, addr: u64, data: &[u8]) {
+        let mut p = format!("M{addr:x},{:x}:", data.len()).into_bytes();
+        encode_hex(data, &mut p);
+        self.queue(&p);
+        self.owed += 1;
+    }
+
     /// `Z0`/`Z1`.
     pub fn insert_breakpoint(&mut self, ty: BpType, addr: u64) -> Result<()> {
         self.breakpoint_packet(b'Z', ty, addr)

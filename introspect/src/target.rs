@@ -58,6 +58,9 @@ pub struct Options {
     pub acks_while_stopped: bool,
     /// How often a single-step that made no progress is retried before giving up.
     pub step_retries: u32,
+    /// Run past an entry breakpoint whose first instruction is `push %reg` by doing the push
+    /// host-side (one stop per event) instead of single-stepping (two stops).
+    pub emulate_push: bool,
 }
 
 impl Default for Options {
@@ -70,6 +73,7 @@ impl Default for Options {
             breakpoint_type: BpType::Software,
             acks_while_stopped: false,
             step_retries: 16,
+            emulate_push: true,
         }
     }
 }
@@ -580,9 +584,24 @@ impl Target {
             });
         }
         let ty = self.opts.breakpoint_type;
+        // Read before planting: under KVM a software breakpoint patches the code.
+        let mut code = [0u8; 2];
+        let push = match kind {
+            Kind::Entry if self.opts.emulate_push => self
+                .read_stub(addr, &mut code)
+                .ok()
+                .and_then(|()| crate::prologue::decode(&code)),
+            _ => None,
+        };
         self.plant(ty, addr)?;
         let id = self.table.new_bp_id();
-        self.table.bps.push(Breakpoint { id, addr, kind, ty });
+        self.table.bps.push(Breakpoint {
+            id,
+            addr,
+            kind,
+            ty,
+            push,
+        });
         Ok(id)
     }
 
@@ -658,14 +677,64 @@ impl Target {
                 self.undo.forget_breakpoint(ty, addr)?;
             }
         }
-        self.queue_register_writes(vcpu);
         let rip = self.regs.as_ref().map(|r| r.rip());
         if let Some(rip) = rip.filter(|&r| self.table.is_planted(r)) {
-            self.step_over(vcpu, rip)?;
+            if !self.emulate_push(rip)? {
+                self.queue_register_writes(vcpu);
+                self.step_over(vcpu, rip)?;
+            }
         }
+        self.queue_register_writes(vcpu);
         self.rsp.resume(Resume::Continue)?;
         self.mark_running();
         Ok(())
+    }
+
+    /// Executes the `push` at an entry breakpoint host-side: the stack write and the RSP/RIP
+    /// updates go out with the resume. False if the breakpoint's instruction is not a push
+    /// (or the stack slot cannot be written), so the caller single-steps instead.
+    fn emulate_push(&mut self, rip: u64) -> Result<bool> {
+        let Some(push) = self
+            .table
+            .at(rip)
+            .filter(|b| b.kind == Kind::Entry)
+            .and_then(|b| b.push)
+        else {
+            return Ok(false);
+        };
+        let Some(regs) = self.regs.as_ref() else {
+            return Ok(false);
+        };
+        let (Some(value), sp) = (regs.get(push.reg), regs.rsp()) else {
+            return Ok(false);
+        };
+        let slot = sp.wrapping_sub(8);
+        let bytes = value.to_le_bytes();
+        // `M` translates through the selected vCPU's page tables: make it the stopped one.
+        let vcpu = self.stopped_vcpu_or_err()?;
+        self.rsp.queue_select_thread(vcpu);
+        if self.slot_is_mapped(slot) {
+            self.rsp.queue_memory_write(slot, &bytes);
+        } else if self.rsp.write_memory(slot, &bytes).is_err() {
+            return Ok(false);
+        }
+        self.set_known(RegId::Rsp, slot)?;
+        self.set_known(RegId::Rip, rip.wrapping_add(push.len))?;
+        Ok(true)
+    }
+
+    /// True if the page walk over shared RAM maps `addr` (so a pipelined `M` cannot fail).
+    fn slot_is_mapped(&mut self, addr: u64) -> bool {
+        let (Some(ram), Some(paging)) = (
+            self.ram.as_ref(),
+            self.regs.as_ref().and_then(|r| r.paging()),
+        ) else {
+            return false;
+        };
+        matches!(
+            self.tlb.translate(&paging, addr, |pa| ram.read_u64(pa)),
+            Ok(Walk::Mapped { phys, .. }) if ram.contains(phys, 8)
+        )
     }
 
     fn queue_register_writes(&mut self, vcpu: u32) {

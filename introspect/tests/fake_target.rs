@@ -164,7 +164,11 @@ fn entry_step_over_retries_spurious_steps_and_never_continues_from_the_breakpoin
         ..Quirks::default()
     };
     let (_, f) = fake(script, quirks);
-    let mut t = Target::connect(&f.addr(), opts()).unwrap();
+    let o = Options {
+        emulate_push: false,
+        ..opts()
+    };
+    let mut t = Target::connect(&f.addr(), o).unwrap();
     let bp = t.add_breakpoint(f_addr, Kind::Entry).unwrap();
     let mut hits = 0;
     loop {
@@ -191,6 +195,39 @@ fn entry_step_over_retries_spurious_steps_and_never_continues_from_the_breakpoin
     );
     // The breakpoint stayed inserted through the steps (TCG mode: no z/Z per hit).
     assert!(vm.bps.contains(&f_addr));
+}
+
+#[test]
+fn an_entry_push_is_executed_host_side_in_one_stop() {
+    let snap = Snapshot::recorded();
+    let f_addr = snap.sym("traced_func");
+    assert_eq!(
+        snap.pages[&(f_addr & !0xfff)][(f_addr & 0xfff) as usize],
+        0x55,
+        "push %rbp"
+    );
+    let (_, f) = fake(
+        vec![stop(1, &[("rip", f_addr)]), stop(1, &[("rip", f_addr)])],
+        Quirks::default(),
+    );
+    let mut t = Target::connect(&f.addr(), opts()).unwrap();
+    t.add_breakpoint(f_addr, Kind::Entry).unwrap();
+    t.resume_and_wait(Some(Duration::from_secs(2))).unwrap();
+    let (sp, rbp) = (t.reg("rsp").unwrap(), t.reg("rbp").unwrap());
+    let first = f.vm().resumes.len();
+    t.resume_and_wait(Some(Duration::from_secs(2))).unwrap();
+    let vm = f.vm();
+    assert_eq!(
+        vm.resumes[first..],
+        [ResumeRecord {
+            vcpu: 1,
+            rip: f_addr + 1,
+            rsp: sp - 8,
+            step: false
+        }]
+    );
+    let pushed: Vec<u8> = (0..8).map(|i| vm.byte(sp - 8 + i).unwrap()).collect();
+    assert_eq!(pushed, rbp.to_le_bytes());
 }
 
 #[test]

@@ -42,6 +42,7 @@ pub fn kernel() -> &'static Kernel {
             "-fno-stack-protector",
             "-mgeneral-regs-only",
             "-fno-asynchronous-unwind-tables",
+            "-fno-omit-frame-pointer",
             "-c",
         ];
         run(Command::new("gcc")

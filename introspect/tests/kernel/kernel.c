@@ -59,10 +59,13 @@ probe_stub(u64 id, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
     stub_body_runs++;
 }
 
-/* An entry-breakpoint target. */
+__attribute__((noinline, noipa)) void count_call(struct obj *o) { o->calls++; }
+
+/* An entry-breakpoint target; not a leaf, so with frame pointers it starts with push %rbp,
+ * like most FreeBSD kernel functions. */
 __attribute__((noinline, noipa, section(".traced_text"))) u64 traced_func(struct obj *o, u64 x)
 {
-    o->calls++;
+    count_call(o);
     return x * 2 + 1;
 }
 
