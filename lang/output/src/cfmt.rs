@@ -167,6 +167,100 @@ pub fn character(out: &mut Vec<u8>, spec: &Spec, c: u8) {
     string(out, &s, &[c]);
 }
 
+/// `%e %E %f %F %g %G` of a double, with C's rules: six digits by default, an exponent of at
+/// least two digits, `%g` choosing the style by exponent and dropping trailing zeros unless `#`.
+pub fn float(out: &mut Vec<u8>, spec: &Spec, v: f64, conv: u8) {
+    let upper = conv.is_ascii_uppercase();
+    let sign: &[u8] = if v.is_sign_negative() && !v.is_nan() {
+        b"-"
+    } else if spec.plus {
+        b"+"
+    } else if spec.space {
+        b" "
+    } else {
+        b""
+    };
+    if !v.is_finite() {
+        let word = match (v.is_nan(), upper) {
+            (true, false) => "nan",
+            (true, true) => "NAN",
+            (false, false) => "inf",
+            (false, true) => "INF",
+        };
+        let mut s = *spec;
+        s.zero = false;
+        s.prec = None;
+        emit_number(out, &s, sign, word.as_bytes());
+        return;
+    }
+    let a = v.abs();
+    let prec = spec.prec.unwrap_or(6);
+    let body = match conv.to_ascii_lowercase() {
+        b'e' => exp_form(a, prec, spec.alt),
+        b'g' => {
+            let p = prec.max(1);
+            let exp = exponent_after_rounding(a, p - 1);
+            let mut s = if exp < -4 || exp >= p as i32 {
+                exp_form(a, p - 1, spec.alt)
+            } else {
+                fixed_form(a, (p as i32 - 1 - exp) as usize, spec.alt)
+            };
+            if !spec.alt {
+                s = strip_fraction_zeros(s);
+            }
+            s
+        }
+        _ => fixed_form(a, prec, spec.alt),
+    };
+    let body = if upper {
+        body.to_ascii_uppercase()
+    } else {
+        body
+    };
+    let mut s = *spec;
+    // The precision was consumed above; the 0 flag pads between sign and digits.
+    s.prec = None;
+    emit_number(out, &s, sign, body.as_bytes());
+}
+
+fn fixed_form(a: f64, prec: usize, alt: bool) -> String {
+    let mut s = format!("{a:.prec$}");
+    if alt && prec == 0 {
+        s.push('.');
+    }
+    s
+}
+
+fn exponent_after_rounding(a: f64, prec: usize) -> i32 {
+    let s = format!("{a:.prec$e}");
+    s.rsplit_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .unwrap_or(0)
+}
+
+fn exp_form(a: f64, prec: usize, alt: bool) -> String {
+    let s = format!("{a:.prec$e}");
+    let (mant, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let dot = if alt && prec == 0 { "." } else { "" };
+    let esign = if exp < 0 { '-' } else { '+' };
+    format!("{mant}{dot}e{esign}{:02}", exp.unsigned_abs())
+}
+
+/// `%g` without `#`: trailing zeros of the fraction go, and the point if nothing follows it.
+fn strip_fraction_zeros(s: String) -> String {
+    let (mant, exp) = match s.find('e') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s.as_str(), ""),
+    };
+    let mant = if mant.contains('.') {
+        mant.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        mant
+    };
+    format!("{mant}{exp}")
+}
+
 /// `" %16lld"`-style fields used throughout dtrace's fixed layouts.
 pub fn int_field(out: &mut Vec<u8>, width: usize, v: i64) {
     signed(out, &Spec::width(width), v);
@@ -220,6 +314,33 @@ mod tests {
         o8.alt = true;
         assert_eq!(s(|o| unsigned(o, &o8, 8, Radix::Oct)), "010");
         assert_eq!(s(|o| unsigned(o, &o8, 0, Radix::Hex)), "0");
+    }
+
+    #[test]
+    fn floats_follow_c() {
+        let f = |spec: &Spec, v: f64, c: u8| s(|o| float(o, spec, v, c));
+        let d = Spec::default();
+        // printf/tst.printeE, tst.print-f, tst.printgG with zero values.
+        assert_eq!(f(&d, 0.0, b'e'), "0.000000e+00");
+        assert_eq!(f(&d, 0.0, b'E'), "0.000000E+00");
+        assert_eq!(f(&d, 0.0, b'f'), "0.000000");
+        assert_eq!(f(&d, 0.0, b'g'), "0");
+        assert_eq!(f(&d, 1234.5678, b'e'), "1.234568e+03");
+        assert_eq!(f(&d, -1.5e-10, b'e'), "-1.500000e-10");
+        assert_eq!(f(&d, 100000.0, b'g'), "100000");
+        assert_eq!(f(&d, 1000000.0, b'g'), "1e+06");
+        assert_eq!(f(&d, 0.0001, b'g'), "0.0001");
+        assert_eq!(f(&d, 0.00001, b'G'), "1E-05");
+        assert_eq!(f(&d, 2.5, b'g'), "2.5");
+        let mut p = Spec::width(10);
+        p.prec = Some(2);
+        p.zero = true;
+        assert_eq!(f(&p, -3.14159, b'f'), "-000003.14");
+        let mut alt = Spec::default();
+        alt.alt = true;
+        assert_eq!(f(&alt, 2.5, b'g'), "2.50000");
+        assert_eq!(f(&d, f64::INFINITY, b'f'), "inf");
+        assert_eq!(f(&d, f64::NAN, b'G'), "NAN");
     }
 
     #[test]

@@ -101,6 +101,27 @@ pub(crate) fn size_mask(size: u8) -> u64 {
     }
 }
 
+/// A `float`, `double` or `long double` read from memory or a declared variable (D cannot
+/// compute with them, only move and print them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FloatVal {
+    /// The value.
+    pub value: f64,
+    /// Size of the C type in bytes: 4, 8 (or 16 for long double, held here as a double).
+    pub size: u8,
+}
+
+impl FloatVal {
+    /// The record libdtrace sees for trace() and keys: the raw bits, read as an integer of the
+    /// same size (a 4-byte float prints as an int, an 8-byte double as a long long).
+    pub fn record(&self) -> IntVal {
+        match self.size {
+            4 => IntVal::new(u64::from((self.value as f32).to_bits()), 4, false),
+            _ => IntVal::new(self.value.to_bits(), 8, false),
+        }
+    }
+}
+
 /// A value used as a printf argument, a trace() record or an aggregation key.
 #[derive(Debug, Clone)]
 pub enum Datum {
@@ -108,6 +129,8 @@ pub enum Datum {
     Int(IntVal),
     /// A D string: bytes up to (not including) a NUL; may hold non-UTF-8 bytes.
     Str(Vec<u8>),
+    /// A floating-point value (printed by `%e %f %g`).
+    Float(FloatVal),
 }
 
 impl Datum {
@@ -135,7 +158,7 @@ impl Datum {
     pub fn as_cstr(&self) -> Option<&[u8]> {
         match self {
             Datum::Str(s) => Some(cstr(s)),
-            Datum::Int(_) => None,
+            _ => None,
         }
     }
 }
@@ -145,6 +168,7 @@ impl PartialEq for Datum {
         match (self, other) {
             (Datum::Int(a), Datum::Int(b)) => a == b,
             (Datum::Str(a), Datum::Str(b)) => cstr(a) == cstr(b),
+            (Datum::Float(a), Datum::Float(b)) => a.record() == b.record(),
             _ => false,
         }
     }
@@ -157,6 +181,7 @@ impl Hash for Datum {
         match self {
             Datum::Int(i) => i.hash(state),
             Datum::Str(s) => state.write(cstr(s)),
+            Datum::Float(f) => f.record().hash(state),
         }
     }
 }

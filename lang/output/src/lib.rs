@@ -9,8 +9,9 @@
 //!
 //! # API at a glance
 //!
-//! Values: [`Datum`] is `Int(`[`IntVal`]`)` (bits, size 1/2/4/8, signedness) or `Str(Vec<u8>)`
-//! (bytes up to a NUL). Build integers with [`IntVal::new`] (it truncates to the size) or the
+//! Values: [`Datum`] is `Int(`[`IntVal`]`)` (bits, size 1/2/4/8, signedness), `Str(Vec<u8>)`
+//! (bytes up to a NUL) or `Float(`[`FloatVal`]`)` (a float/double read from memory or a declared
+//! variable). Build integers with [`IntVal::new`] (it truncates to the size) or the
 //! `Datum::i32/i64/u64` shorthands.
 //!
 //! printf: [`Format::parse`] once at compile time ([`FormatError`] carries dtrace's texts);
@@ -21,8 +22,9 @@
 //! `Vec<u8>` (arguments in order, a `*` taking one integer before its value); `%a %A %I %P`
 //! ask a [`Symbolizer`] ([`NoSymbols`] prints raw values). `%d` follows the argument's
 //! signedness, `%i` is always signed, `%u %o %x %X %p` zero-extend from the argument's size;
-//! `%e %f %g` exist but D has no floats, so the checker rejects them (D_PRINTF_ARG_TYPE) and
-//! render returns [`RenderError::Unsupported`]; `%Y`/`%T` use the host's local time zone.
+//! `%e %E %f %g %G` print `Datum::Float` only: dtrace rejects integer arguments for them at
+//! compile time (D_PRINTF_ARG_TYPE, prototype "float, double, or long double") and render
+//! returns [`RenderError::ArgType`]; `%Y`/`%T` use the host's local time zone.
 //!
 //! Records: [`record_header`], [`record_prefix`], [`record_end`] (non-quiet lines),
 //! [`trace_datum`]/[`trace_datum_with`] ([`RecordOptions`]: quiet, strsize, rawbytes),
@@ -54,7 +56,7 @@ pub use agg::{
     print_unprinted, printa, printa_format, AggError, AggFunc, AggParamError, AggPrintOptions,
     Aggregation, SortOrder,
 };
-pub use datum::{Datum, IntVal};
+pub use datum::{Datum, FloatVal, IntVal};
 pub use printf::{Format, FormatError, NoSymbols, RenderError, Symbolizer};
 pub use record::{
     print_stack, record_end, record_header, record_prefix, trace_datum, trace_datum_with, tracemem,

@@ -79,6 +79,10 @@ pub fn trace_datum(d: &Datum, quiet: bool, out: &mut Vec<u8>) {
 pub fn trace_datum_with(d: &Datum, opts: &RecordOptions, out: &mut Vec<u8>) {
     match d {
         Datum::Int(i) => int_record(out, i, (!opts.quiet).then_some(int_width(i.size))),
+        Datum::Float(f) => {
+            let i = f.record();
+            int_record(out, &i, (!opts.quiet).then_some(int_width(i.size)));
+        }
         Datum::Str(s) => {
             let rec = string_record(s, opts.strsize);
             print_bytes(out, &rec, -33, opts.quiet, opts.rawbytes);

@@ -9,7 +9,7 @@
 use lang_output::subr::{self, StrtokState};
 use lang_output::{
     print_unprinted, printa, printa_format, trace_datum, AggFunc, AggPrintOptions, Aggregation,
-    Datum, Format, IntVal, NoSymbols, SortOrder, Symbolizer,
+    Datum, FloatVal, Format, IntVal, NoSymbols, SortOrder, Symbolizer,
 };
 
 type Scenario = (&'static str, fn() -> Vec<u8>);
@@ -1605,6 +1605,49 @@ fn multiaggs_many() -> Vec<u8> {
     o
 }
 
+fn printf_floats() -> Vec<(&'static str, Vec<u8>)> {
+    let f = Datum::Float(FloatVal {
+        value: 0.0,
+        size: 4,
+    });
+    let d = Datum::Float(FloatVal {
+        value: 0.0,
+        size: 8,
+    });
+    let run = |lines: &[(&str, &Datum)]| {
+        let mut o = b"\n".to_vec();
+        for (fmt, v) in lines {
+            pf(&mut o, fmt, std::slice::from_ref(*v));
+        }
+        o.push(b'\n');
+        o
+    };
+    vec![
+        (
+            "printf/tst.printeE.d.out",
+            run(&[
+                ("%%e = %e\n", &f),
+                ("%%E = %E\n", &f),
+                ("%%e = %e\n", &d),
+                ("%%E = %E\n", &d),
+            ]),
+        ),
+        (
+            "printf/tst.printgG.d.out",
+            run(&[
+                ("%%g = %g\n", &f),
+                ("%%g = %g\n", &d),
+                ("%%G = %G\n", &f),
+                ("%%G = %G\n", &d),
+            ]),
+        ),
+        (
+            "printf/tst.print-f.d.out",
+            run(&[("%%f = %f\n", &f), ("%%f = %f\n", &d)]),
+        ),
+    ]
+}
+
 /// The `if (name(args) ne "result")` / `if (name(args) != n)` checks of a generated perl
 /// script: each row is dtrace's own result for those arguments.
 fn table(path: &str, name: &str) -> Vec<(Vec<String>, String)> {
@@ -1835,6 +1878,7 @@ fn matches_freebsd_10_4_expectations() {
         aggs_more(),
         inet(),
         aggs_simple(),
+        printf_floats(),
     ];
     for (name, got) in groups.into_iter().flatten() {
         compare(name, got);

@@ -34,6 +34,10 @@ impl Default for AggPrintOptions {
 pub(crate) fn print_key(out: &mut Vec<u8>, d: &Datum, opts: &AggPrintOptions) {
     match d {
         Datum::Int(i) => int_record(out, i, Some(int_width(i.size))),
+        Datum::Float(f) => {
+            let i = f.record();
+            int_record(out, &i, Some(int_width(i.size)));
+        }
         Datum::Str(s) => {
             let rec = string_record(s, opts.strsize);
             print_bytes(out, &rec, -50, false, opts.rawbytes);

@@ -24,11 +24,19 @@ pub struct SortOrder {
 /// Compares two keys: integers by record size (narrower first) then as unsigned numbers,
 /// strings bytewise as their NUL-padded records, integers before strings.
 pub(crate) fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
-    match (a, b) {
-        (Datum::Int(x), Datum::Int(y)) => x.size.cmp(&y.size).then(x.zext().cmp(&y.zext())),
-        (Datum::Str(x), Datum::Str(y)) => crate::datum::cstr(x).cmp(crate::datum::cstr(y)),
-        (Datum::Int(_), Datum::Str(_)) => Ordering::Less,
-        (Datum::Str(_), Datum::Int(_)) => Ordering::Greater,
+    let record = |d: &Datum| match d {
+        Datum::Int(i) => Some(*i),
+        Datum::Float(f) => Some(f.record()),
+        Datum::Str(_) => None,
+    };
+    match (record(a), record(b), a, b) {
+        (Some(x), Some(y), ..) => x.size.cmp(&y.size).then(x.zext().cmp(&y.zext())),
+        (None, None, Datum::Str(x), Datum::Str(y)) => {
+            crate::datum::cstr(x).cmp(crate::datum::cstr(y))
+        }
+        (Some(_), None, ..) => Ordering::Less,
+        (None, Some(_), ..) => Ordering::Greater,
+        _ => Ordering::Equal,
     }
 }
 

@@ -125,7 +125,7 @@ impl Format {
 fn dyn_int(d: Option<&Datum>, conv: &Conversion) -> Result<i32, RenderError> {
     match d {
         Some(Datum::Int(i)) => Ok(i.sext() as i32),
-        Some(Datum::Str(_)) => Err(type_error(conv)),
+        Some(_) => Err(type_error(conv)),
         None => Err(RenderError::MissingArgument(conv.index())),
     }
 }
@@ -218,7 +218,15 @@ pub(crate) fn emit(
                 cfmt::string(out, spec, &buf);
             }
         },
-        (Printer::Float | Printer::Stack | Printer::Wide, _) => return Err(unsupported(conv)),
+        (Printer::Float, Datum::Float(f)) => {
+            let c = match e.out {
+                Out::Float(c) => c,
+                _ => b'f',
+            };
+            cfmt::float(out, spec, f.value, c);
+        }
+        (Printer::Float, _) => return Err(type_error(conv)),
+        (Printer::Stack | Printer::Wide, _) => return Err(unsupported(conv)),
         _ if e.class == ArgClass::None => out.push(b'%'),
         _ => return Err(type_error(conv)),
     }
@@ -336,10 +344,20 @@ mod tests {
             g.render(&[], &NoSymbols, &mut out),
             Err(RenderError::AggOutsidePrinta)
         );
-        let h = Format::parse("%f").unwrap();
+        // An integer for %f is a type error (the checker's D_PRINTF_ARG_TYPE); a stack
+        // conversion cannot be fed from a Datum at all.
+        let h = Format::parse("%f %k").unwrap();
         assert!(matches!(
             h.render(&[Datum::i32(1)], &NoSymbols, &mut out),
-            Err(RenderError::Unsupported { .. })
+            Err(RenderError::ArgType { conversion: 1, .. })
+        ));
+        let float = Datum::Float(crate::datum::FloatVal {
+            value: 0.5,
+            size: 8,
+        });
+        assert!(matches!(
+            h.render(&[float, Datum::i32(1)], &NoSymbols, &mut out),
+            Err(RenderError::Unsupported { conversion: 2, .. })
         ));
     }
 }
