@@ -335,9 +335,11 @@ mod tests {
         let mut p = Spec::width(10);
         p.prec = Some(2);
         p.zero = true;
-        assert_eq!(f(&p, -3.14159, b'f'), "-000003.14");
-        let mut alt = Spec::default();
-        alt.alt = true;
+        assert_eq!(f(&p, -12.345, b'f'), "-000012.35");
+        let alt = Spec {
+            alt: true,
+            ..Spec::default()
+        };
         assert_eq!(f(&alt, 2.5, b'g'), "2.50000");
         assert_eq!(f(&d, f64::INFINITY, b'f'), "inf");
         assert_eq!(f(&d, f64::NAN, b'G'), "NAN");
