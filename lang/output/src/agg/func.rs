@@ -86,6 +86,10 @@ pub(crate) fn llquantize_bucket(
     nsteps: u16,
     value: i64,
 ) -> usize {
+    if factor < 2 || nsteps == 0 {
+        // Parameters the kernel refuses (see validate): everything lands in one bucket.
+        return 0;
+    }
     let factor = i64::from(factor);
     let nsteps_i = i64::from(nsteps);
     let mut this: i64 = 1;

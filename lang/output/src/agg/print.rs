@@ -87,6 +87,9 @@ pub(crate) fn llquantize_rows(func: &AggFunc, nbins: usize) -> Vec<(usize, i64)>
     else {
         return Vec::new();
     };
+    if factor < 2 || nsteps == 0 {
+        return vec![(0, 1)];
+    }
     let (factor, nsteps) = (i64::from(factor), i64::from(nsteps));
     let mut value: i64 = 1;
     for _ in 0..low {
@@ -118,11 +121,12 @@ pub(crate) fn llquantize_rows(func: &AggFunc, nbins: usize) -> Vec<(usize, i64)>
 /// `scan` bins are searched for the first non-zero one (quantize stops one short of the end,
 /// as libdtrace does); `empty` is the range printed when none is found.
 fn row_range(w: &[i64], scan: usize, empty: (usize, usize)) -> (usize, usize) {
-    let Some(first) = w[..scan].iter().position(|&c| c != 0) else {
-        return empty;
+    let top = w.len() - 1;
+    let Some(first) = w[..scan.min(w.len())].iter().position(|&c| c != 0) else {
+        return (empty.0.min(top), empty.1.min(top));
     };
     let last = w.iter().rposition(|&c| c != 0).unwrap_or(first);
-    (first.saturating_sub(1), (last + 1).min(w.len() - 1))
+    (first.saturating_sub(1), (last + 1).min(top))
 }
 
 const DIST_HEADER: &[u8] =
@@ -304,6 +308,48 @@ pub fn print_unprinted(aggs: &[&Aggregation], opts: &AggPrintOptions, out: &mut 
     for agg in order {
         for i in agg.sorted(&opts.order) {
             print_entry(out, agg.key(i), &[(agg, agg.words(i))], opts);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unchecked_parameters_never_panic() {
+        // Functions built without AggFunc::lquantize/llquantize skip validation; printing and
+        // updating must still stay within bounds.
+        for func in [
+            AggFunc::Llquantize {
+                factor: 0,
+                low: 3,
+                high: 1,
+                nsteps: 0,
+            },
+            AggFunc::Llquantize {
+                factor: 1,
+                low: 0,
+                high: 4,
+                nsteps: 3,
+            },
+            AggFunc::Llquantize {
+                factor: 10,
+                low: 0,
+                high: 2,
+                nsteps: 0,
+            },
+            AggFunc::Lquantize {
+                base: 5,
+                limit: 5,
+                step: 0,
+            },
+        ] {
+            let mut a = Aggregation::new(0, "", func);
+            a.update(&[], 7, 1);
+            let mut out = Vec::new();
+            printa(&[&a], &AggPrintOptions::default(), &mut out);
+            assert!(out.ends_with(b"\n"));
         }
     }
 }

@@ -244,7 +244,10 @@ fn parse_one(s: &[u8], pct: usize, index: usize) -> Result<(Conversion, usize), 
             b'0'..=b'9' => {
                 let mut n: usize = 0;
                 while let Some(&d) = s.get(p).filter(|d| d.is_ascii_digit()) {
-                    n = n.saturating_mul(10).saturating_add(usize::from(d - b'0'));
+                    n = n
+                        .saturating_mul(10)
+                        .saturating_add(usize::from(d - b'0'))
+                        .min(super::render::MAX_FIELD);
                     p += 1;
                 }
                 p -= 1;

@@ -35,6 +35,10 @@ pub enum RenderError {
     },
 }
 
+/// The largest width or precision honoured. A `*` takes its value from traced (guest) data, and
+/// C would pad to whatever it says; beyond a MiB that only exhausts the host's memory.
+pub(crate) const MAX_FIELD: usize = 1 << 20;
+
 /// Where conversions take their values from: printf's argument list or printa's key tuple and
 /// aggregation values.
 pub(crate) trait Source {
@@ -101,12 +105,12 @@ impl Format {
                 if w < 0 {
                     spec.left = true;
                 }
-                spec.width = w.unsigned_abs() as usize;
+                spec.width = (w.unsigned_abs() as usize).min(MAX_FIELD);
             }
             if conv.precision() == Amount::Dynamic {
                 let p = dyn_int(src.next(), conv)?;
                 // libdtrace only passes a precision when it is positive.
-                spec.prec = (p > 0).then_some(p as usize);
+                spec.prec = (p > 0).then_some((p as usize).min(MAX_FIELD));
             }
             if conv.is_agg() {
                 src.agg(conv, &spec, sym, out)?;
@@ -297,6 +301,11 @@ mod tests {
         assert_eq!(pf("[%.*s]", &[Datum::i32(0), Datum::str("abc")]), "[abc]");
         assert_eq!(pf("[%.*s]", &[Datum::i32(2), Datum::str("abc")]), "[ab]");
         assert_eq!(pf("[%?p]", &[Datum::u64(0xff)]), "[              ff]");
+        // A width from traced data is capped rather than allowed to exhaust memory.
+        assert_eq!(
+            pf("%*d", &[Datum::i32(i32::MAX), Datum::i32(1)]).len(),
+            MAX_FIELD
+        );
     }
 
     #[test]
