@@ -337,6 +337,36 @@ mod tests {
     }
 
     #[test]
+    fn every_short_format_parses_or_fails_cleanly() {
+        // Exhaustive over a small alphabet of format characters: parse and render never panic.
+        let alphabet = b"%-0*.?@lhdxs$'# 9Y";
+        let args = [
+            Datum::i32(-3),
+            Datum::str("ab"),
+            Datum::i64(7),
+            Datum::i32(2),
+        ];
+        let mut out = Vec::new();
+        let mut count = 0;
+        let n = alphabet.len();
+        for len in 1..=4u32 {
+            for mut code in 0..n.pow(len) {
+                let mut f = Vec::with_capacity(len as usize);
+                for _ in 0..len {
+                    f.push(alphabet[code % n]);
+                    code /= n;
+                }
+                if let Ok(fmt) = Format::parse(&f) {
+                    out.clear();
+                    let _ = fmt.render(&args, &NoSymbols, &mut out);
+                    count += 1;
+                }
+            }
+        }
+        assert!(count > 1000, "only {count} formats parsed");
+    }
+
+    #[test]
     fn errors_are_typed() {
         let f = Format::parse("%d %s").unwrap();
         let mut out = Vec::new();
