@@ -261,6 +261,12 @@ fn strip_fraction_zeros(s: String) -> String {
     format!("{mant}{exp}")
 }
 
+/// An address no symbol covers, as dtrace prints it: `"0x%llx"`.
+pub fn hex_addr(out: &mut Vec<u8>, addr: u64) {
+    out.extend_from_slice(b"0x");
+    unsigned(out, &Spec::default(), addr, Radix::Hex);
+}
+
 /// `" %16lld"`-style fields used throughout dtrace's fixed layouts.
 pub fn int_field(out: &mut Vec<u8>, width: usize, v: i64) {
     signed(out, &Spec::width(width), v);

@@ -106,10 +106,7 @@ pub fn print_stack(pcs: &[u64], indent: usize, sym: &dyn Symbolizer, out: &mut V
         out.resize(out.len() + indent, b' ');
         match sym.symbolize(pc) {
             Some(name) => out.extend_from_slice(name.as_bytes()),
-            None => {
-                out.extend_from_slice(b"0x");
-                cfmt::unsigned(out, &Spec::default(), pc, cfmt::Radix::Hex);
-            }
+            None => cfmt::hex_addr(out, pc),
         }
         out.push(b'\n');
     }

@@ -184,9 +184,9 @@ pub(crate) fn emit(
             match sym.symbolize(addr) {
                 Some(name) => cfmt::string(out, spec, name.as_bytes()),
                 None => {
-                    let mut buf = [0u8; 24];
-                    let n = hex_addr(addr, &mut buf);
-                    cfmt::string(out, spec, &buf[..n]);
+                    let mut hex = Vec::with_capacity(18);
+                    cfmt::hex_addr(&mut hex, addr);
+                    cfmt::string(out, spec, &hex);
                 }
             }
         }
@@ -235,15 +235,6 @@ pub(crate) fn emit(
         _ => return Err(type_error(conv)),
     }
     Ok(())
-}
-
-/// "0x%llx" into `buf`; returns the length.
-fn hex_addr(addr: u64, buf: &mut [u8; 24]) -> usize {
-    let mut tmp = Vec::with_capacity(18);
-    tmp.extend_from_slice(b"0x");
-    cfmt::unsigned(&mut tmp, &Spec::default(), addr, Radix::Hex);
-    buf[..tmp.len()].copy_from_slice(&tmp);
-    tmp.len()
 }
 
 #[cfg(test)]
