@@ -31,6 +31,8 @@ pub(crate) struct Breakpoint {
     pub ty: BpType,
     /// The first instruction, when it can be executed host-side instead of stepped.
     pub push: Option<crate::prologue::Push>,
+    /// A function pointer whose calls are caught with a read watchpoint (emulated returns).
+    pub pointer: Option<u64>,
 }
 
 /// A call whose return we wait for.

@@ -36,14 +36,47 @@ pub enum BpType {
     Software,
     /// `Z1`: debug registers under KVM (at most 4), same as Z0 under TCG.
     Hardware,
+    /// `Z3` on 8 bytes: stops after an instruction reads them (a pointer load or a call
+    /// through it). QEMU 7.2 reports watchpoint stops without flushing translated code.
+    ReadWatch,
 }
 
 impl BpType {
-    fn digit(self) -> u8 {
+    fn digit(self) -> char {
         match self {
-            BpType::Software => b'0',
-            BpType::Hardware => b'1',
+            BpType::Software => '0',
+            BpType::Hardware => '1',
+            BpType::ReadWatch => '3',
         }
+    }
+
+    fn len(self) -> u8 {
+        match self {
+            BpType::ReadWatch => 8,
+            _ => 1,
+        }
+    }
+
+    /// The `Z`/`z` packet for this type at `addr`.
+    fn packet(self, insert: bool, addr: u64) -> String {
+        let op = if insert { 'Z' } else { 'z' };
+        format!("{op}{},{addr:x},{}", self.digit(), self.len())
+    }
+
+    /// Short name used in the undo journal.
+    pub fn name(self) -> &'static str {
+        match self {
+            BpType::Software => "sw",
+            BpType::Hardware => "hw",
+            BpType::ReadWatch => "rw",
+        }
+    }
+
+    /// Inverse of [`BpType::name`].
+    pub fn from_name(s: &str) -> Option<BpType> {
+        [BpType::Software, BpType::Hardware, BpType::ReadWatch]
+            .into_iter()
+            .find(|t| t.name() == s)
     }
 }
 
@@ -445,26 +478,22 @@ impl Rsp {
         self.owed += 1;
     }
 
-    /// `Z0`/`Z1`.
+    /// `Z0`/`Z1`/`Z3`.
     pub fn insert_breakpoint(&mut self, ty: BpType, addr: u64) -> Result<()> {
-        self.breakpoint_packet(b'Z', ty, addr)
+        self.breakpoint_packet(true, ty, addr)
     }
 
-    /// `z0`/`z1`.
+    /// `z0`/`z1`/`z3`.
     pub fn remove_breakpoint(&mut self, ty: BpType, addr: u64) -> Result<()> {
-        self.breakpoint_packet(b'z', ty, addr)
+        self.breakpoint_packet(false, ty, addr)
     }
 
-    fn breakpoint_packet(&mut self, op: u8, ty: BpType, addr: u64) -> Result<()> {
-        let p = format!("{}{},{addr:x},1", op as char, ty.digit() as char);
+    fn breakpoint_packet(&mut self, insert: bool, ty: BpType, addr: u64) -> Result<()> {
+        let p = ty.packet(insert, addr);
         let r = self.request(p.as_bytes())?;
         match r.as_slice() {
             b"OK" => Ok(()),
-            b"" => Err(Error::Unsupported(format!(
-                "{}{}",
-                op as char,
-                ty.digit() as char
-            ))),
+            b"" => Err(Error::Unsupported(p)),
             _ => Err(Error::Breakpoint {
                 addr,
                 reason: format!("stub answered {} to {p}", String::from_utf8_lossy(&r)),
@@ -474,8 +503,7 @@ impl Rsp {
 
     /// Queues a `Z`/`z` to go out with the next resume (its reply is collected then).
     pub fn queue_breakpoint_change(&mut self, insert: bool, ty: BpType, addr: u64) {
-        let op = if insert { 'Z' } else { 'z' };
-        self.queue(format!("{op}{},{addr:x},1", ty.digit() as char).as_bytes());
+        self.queue(ty.packet(insert, addr).as_bytes());
         self.owed += 1;
     }
 

@@ -139,6 +139,8 @@ pub struct Stats {
     pub spurious_stops: u64,
     /// Returns through a return breakpoint by calls nobody caught (stepped over silently).
     pub foreign_returns: u64,
+    /// Stops reported by a read watchpoint (see [`Target::watch_pointer`]).
+    pub watch_stops: u64,
     /// Reads served from the RAM file.
     pub ram_reads: u64,
     /// Reads served by `m`.
@@ -601,8 +603,36 @@ impl Target {
             kind,
             ty,
             push,
+            pointer: None,
         });
         Ok(id)
+    }
+
+    /// For an emulated-return breakpoint on the function that `pointer` points to: catch calls
+    /// made through the pointer (`call *pointer`) with a read watchpoint on it. QEMU 7.2 flushes
+    /// all translated code at every breakpoint stop but not at watchpoint stops, so these events
+    /// cost less. The breakpoint stays as the fallback for calls that load the pointer first;
+    /// a read of the pointer that is not such a call is resumed silently.
+    pub fn watch_pointer(&mut self, id: BpId, pointer: u64) -> Result<()> {
+        self.check()?;
+        self.stopped_vcpu_or_err()?;
+        let Some(bp) = self.table.by_id(id).cloned() else {
+            return Err(Error::Breakpoint {
+                addr: pointer,
+                reason: format!("no breakpoint {id:?}"),
+            });
+        };
+        if bp.kind != Kind::EmulatedReturn || bp.pointer.is_some() {
+            return Err(Error::Breakpoint {
+                addr: pointer,
+                reason: "only one pointer per emulated-return breakpoint".into(),
+            });
+        }
+        self.plant(BpType::ReadWatch, pointer)?;
+        if let Some(b) = self.table.bps.iter_mut().find(|b| b.id == id) {
+            b.pointer = Some(pointer);
+        }
+        Ok(())
     }
 
     /// Removes a breakpoint (VM stopped).
@@ -616,6 +646,9 @@ impl Target {
             });
         };
         self.table.bps.retain(|b| b.id != id);
+        if let Some(p) = bp.pointer {
+            self.unplant_now(BpType::ReadWatch, p)?;
+        }
         self.unplant_now(bp.ty, bp.addr)
     }
 
@@ -882,7 +915,16 @@ impl Target {
                 self.finished = true;
                 return Err(Error::Exited(s));
             }
-            StopReply::Signal { signal, thread, .. } => (signal, thread),
+            StopReply::Signal {
+                signal,
+                thread,
+                watch,
+            } => {
+                if watch.is_some() {
+                    self.stats.watch_stops += 1;
+                }
+                (signal, thread)
+            }
         };
         let vcpu = thread.or(self.rsp.last_stop_thread()).unwrap_or(1);
         self.stopped = Some(vcpu);

@@ -159,8 +159,7 @@ fn serialize(changes: &[Change]) -> Vec<u8> {
     for c in changes {
         match c {
             Change::Breakpoint { ty, addr } => {
-                let t = if *ty == BpType::Software { "sw" } else { "hw" };
-                out.extend_from_slice(format!("bp {t} {addr:x}\n").as_bytes());
+                out.extend_from_slice(format!("bp {} {addr:x}\n", ty.name()).as_bytes());
             }
             Change::Write {
                 addr,
@@ -206,11 +205,7 @@ pub fn load_journal(path: &Path) -> Result<Option<Vec<Change>>> {
         };
         match f.as_slice() {
             ["bp", t, a] => v.push(Change::Breakpoint {
-                ty: if *t == "hw" {
-                    BpType::Hardware
-                } else {
-                    BpType::Software
-                },
+                ty: BpType::from_name(t).ok_or_else(|| bad(line))?,
                 addr: hex(a)?,
             }),
             ["write", a, o, w] => v.push(Change::Write {
@@ -251,6 +246,11 @@ mod tests {
         })
         .unwrap();
         log.push(Change::Breakpoint {
+            ty: BpType::ReadWatch,
+            addr: 0x43,
+        })
+        .unwrap();
+        log.push(Change::Breakpoint {
             ty: BpType::Hardware,
             addr: 0x42,
         })
@@ -260,7 +260,7 @@ mod tests {
         assert_eq!(loaded, log.changes());
         log.forget_breakpoint(BpType::Software, 0xffffffff80200120)
             .unwrap();
-        assert_eq!(load_journal(&path).unwrap().unwrap().len(), 1);
+        assert_eq!(load_journal(&path).unwrap().unwrap().len(), 2);
         fs::write(&path, "guestrace-undo 1\nbogus\n").unwrap();
         assert!(load_journal(&path).is_err());
         fs::remove_dir_all(&dir).unwrap();

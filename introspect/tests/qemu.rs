@@ -91,26 +91,33 @@ fn works_over_tcp() {
 
 #[test]
 fn emulated_return_skips_the_body_and_hands_over_every_argument() {
+    for via_pointer in [false, true] {
+        emulated_return(via_pointer);
+    }
+}
+
+fn emulated_return(via_pointer: bool) {
     let vm = Vm::boot(Boot::default());
     let mut t = Target::connect(&vm.addr, opts(&vm)).unwrap();
     let stub = vm.sym("probe_stub");
     t.write_memory(vm.sym("probe_enabled"), &1u64.to_le_bytes())
         .unwrap();
     let bp = t.add_breakpoint(stub, Kind::EmulatedReturn).unwrap();
+    if via_pointer {
+        t.watch_pointer(bp, vm.sym("probe_func")).unwrap();
+    }
     let mut hits = [0u64; 3];
     for _ in 0..300 {
         let s = t.resume_and_wait(Some(Duration::from_secs(10))).unwrap();
-        assert_eq!(
-            s.event,
-            Event::Breakpoint {
-                id: bp,
-                kind: Kind::EmulatedReturn,
-                addr: stub
-            }
-        );
+        let want = Event::Breakpoint {
+            id: bp,
+            kind: Kind::EmulatedReturn,
+            addr: stub,
+        };
+        assert_eq!(s.event, want);
         let cpu = u64::from(s.vcpu - 1);
         let r = t.registers().unwrap().clone();
-        // probe_stub(cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000, 0xabc0 + cpu)
+        // probe_func(cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000, 0xabc0 + cpu)
         let args: Vec<u64> = (0..6).map(|i| r.arg(i).unwrap()).collect();
         assert_eq!(
             args,
@@ -124,14 +131,25 @@ fn emulated_return_skips_the_body_and_hands_over_every_argument() {
         hits[s.vcpu as usize] += 1;
     }
     assert!(hits[1] > 0 && hits[2] > 0, "{hits:?}");
+    // With the pointer watched, calls are caught at the watchpoint, not at the breakpoint.
+    let watched = t.stats().watch_stops;
+    if via_pointer {
+        assert!(watched >= 300, "{watched} watchpoint stops");
+    } else {
+        assert_eq!(watched, 0);
+    }
     let report = t.detach().unwrap();
-    assert_eq!((report.breakpoints_removed, report.writes_restored), (1, 1));
+    let planted = if via_pointer { 2 } else { 1 };
+    assert_eq!(
+        (report.breakpoints_removed, report.writes_restored),
+        (planted, 1)
+    );
     // From a fresh connection: the body never ran, and every call site reached was one hit.
     let mut t = Target::connect(&vm.addr, opts(&vm)).unwrap();
     assert_eq!(t.read_u64(vm.sym("stub_body_runs")).unwrap(), 0);
     assert_eq!(t.read_u64(vm.sym("probe_enabled")).unwrap(), 0);
-    let sites =
-        t.read_u64(vm.sym("probe_sites")).unwrap() + t.read_u64(vm.sym("probe_sites") + 8).unwrap();
+    let sites_at = vm.sym("probe_sites");
+    let sites = t.read_u64(sites_at).unwrap() + t.read_u64(sites_at + 8).unwrap();
     let total = hits[1] + hits[2];
     // A vCPU may have counted a site and been stopped before its call when we detached.
     assert!(

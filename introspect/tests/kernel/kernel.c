@@ -61,6 +61,9 @@ probe_stub(u64 id, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 
 __attribute__((noinline, noipa)) void count_call(struct obj *o) { o->calls++; }
 
+/* Called through a pointer, as FreeBSD calls sdt_probe_func: `call *probe_func(%rip)`. */
+void (*probe_func)(u64, u64, u64, u64, u64, u64, u64) = probe_stub;
+
 /* An entry-breakpoint target; not a leaf, so with frame pointers it starts with push %rbp,
  * like most FreeBSD kernel functions. */
 __attribute__((noinline, noipa, section(".traced_text"))) u64 traced_func(struct obj *o, u64 x)
@@ -87,7 +90,7 @@ static void work(int cpu)
         loops[cpu]++;
         if (probe_enabled) {
             probe_sites[cpu]++;
-            probe_stub((u64)cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000, 0xabc0 + cpu);
+            probe_func((u64)cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000, 0xabc0 + cpu);
         }
         traced_func(&objs[cpu], loops[cpu]);
         recurse(3);
