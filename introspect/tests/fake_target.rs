@@ -236,8 +236,9 @@ fn return_catches_pair_by_stack_pointer_across_recursion_and_vcpus() {
     let entry = snap.sym("recurse");
     let ra = snap.sym("kmain") + 0x40;
     let (_, f) = fake(vec![], Quirks::default());
-    let s1 = f.vm().register(1, "rsp") & !0xf;
-    let s2 = f.vm().register(2, "rsp") & !0xf;
+    // Frames above where the vCPUs stand, clear of anything the client itself pushes.
+    let s1 = (f.vm().register(1, "rsp") + 0x400) & !0xf;
+    let s2 = (f.vm().register(2, "rsp") + 0x400) & !0xf;
     let (inner, foreign) = (s1 - 0x40, s1 - 0x80);
     {
         let mut vm = f.vm();
