@@ -159,12 +159,9 @@ pub fn command() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Print the D language version and exit"),
         )
-        .arg(
-            Arg::new("gdb")
-                .long("gdb")
-                .value_name("ADDR")
-                .help("QEMU's gdbstub: a unix socket path or HOST:PORT (default: boot the model guest)"),
-        )
+        .arg(Arg::new("gdb").long("gdb").value_name("ADDR").help(
+            "QEMU's gdbstub: a unix socket path or HOST:PORT (default: boot the model guest)",
+        ))
         .arg(
             Arg::new("kernel")
                 .long("kernel")
@@ -213,7 +210,9 @@ pub fn command() -> Command {
                                 .long("serial")
                                 .value_name("FILE")
                                 .value_parser(clap::value_parser!(PathBuf))
-                                .help("Write the guest's serial console (its ground truth) to FILE"),
+                                .help(
+                                    "Write the guest's serial console (its ground truth) to FILE",
+                                ),
                         )
                         .arg(dwarf_arg()),
                 )
@@ -279,11 +278,20 @@ fn from_matches(m: &ArgMatches) -> Invocation {
 
     // dtrace compiles -n and -s in the order given, so keep clap's indices to restore it.
     let mut ordered: Vec<(usize, ProgramSource)> = Vec::new();
-    if let (Some(idx), Some(vals)) = (m.indices_of("description"), m.get_many::<String>("description")) {
-        ordered.extend(idx.zip(vals).map(|(i, v)| (i, ProgramSource::Description(v.clone()))));
+    if let (Some(idx), Some(vals)) = (
+        m.indices_of("description"),
+        m.get_many::<String>("description"),
+    ) {
+        ordered.extend(
+            idx.zip(vals)
+                .map(|(i, v)| (i, ProgramSource::Description(v.clone()))),
+        );
     }
     if let (Some(idx), Some(vals)) = (m.indices_of("script"), m.get_many::<PathBuf>("script")) {
-        ordered.extend(idx.zip(vals).map(|(i, v)| (i, ProgramSource::Script(v.clone()))));
+        ordered.extend(
+            idx.zip(vals)
+                .map(|(i, v)| (i, ProgramSource::Script(v.clone()))),
+        );
     }
     ordered.sort_by_key(|(i, _)| *i);
 
@@ -317,11 +325,17 @@ fn from_matches(m: &ArgMatches) -> Invocation {
 }
 
 fn strings(m: &ArgMatches, id: &str) -> Vec<String> {
-    m.get_many::<String>(id).into_iter().flatten().cloned().collect()
+    m.get_many::<String>(id)
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
 }
 
 fn dwarf_of(m: &ArgMatches) -> u8 {
-    m.get_one::<String>("dwarf").and_then(|s| s.parse().ok()).unwrap_or(2)
+    m.get_one::<String>("dwarf")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2)
 }
 
 #[cfg(test)]
@@ -358,16 +372,37 @@ mod tests {
 
     #[test]
     fn options_split_at_the_first_equals_sign() {
-        let t = trace(&["guestrace", "-x", "switchrate=10hz", "-x", "quiet", "-n", "BEGIN"]);
+        let t = trace(&[
+            "guestrace",
+            "-x",
+            "switchrate=10hz",
+            "-x",
+            "quiet",
+            "-n",
+            "BEGIN",
+        ]);
         assert_eq!(
             t.options,
-            vec![("switchrate".into(), Some("10hz".into())), ("quiet".into(), None)]
+            vec![
+                ("switchrate".into(), Some("10hz".into())),
+                ("quiet".into(), None)
+            ]
         );
     }
 
     #[test]
     fn target_selection() {
-        let t = trace(&["guestrace", "-n", "ip:::send", "--gdb", "/tmp/vm.sock", "--kernel", "k.debug", "--ram", "/dev/shm/r"]);
+        let t = trace(&[
+            "guestrace",
+            "-n",
+            "ip:::send",
+            "--gdb",
+            "/tmp/vm.sock",
+            "--kernel",
+            "k.debug",
+            "--ram",
+            "/dev/shm/r",
+        ]);
         assert_eq!(t.target.gdb.as_deref(), Some("/tmp/vm.sock"));
         assert_eq!(t.target.kernel, Some(PathBuf::from("k.debug")));
         assert_eq!(t.target.ram, Some(PathBuf::from("/dev/shm/r")));
@@ -384,7 +419,11 @@ mod tests {
     fn model_subcommands() {
         assert_eq!(
             parse(["guestrace", "model", "boot", "--smp", "2"]).ok(),
-            Some(Invocation::Model(ModelCommand::Boot { smp: 2, serial: None, dwarf: 2 }))
+            Some(Invocation::Model(ModelCommand::Boot {
+                smp: 2,
+                serial: None,
+                dwarf: 2
+            }))
         );
         assert_eq!(
             parse(["guestrace", "model", "kernel", "--dwarf", "5"]).ok(),

@@ -2,8 +2,10 @@
 //! library crates; it holds no tracing logic of its own.
 
 mod cli;
+mod model;
+mod run;
 
-use cli::{Invocation, ModelCommand, TraceArgs};
+use cli::Invocation;
 use std::process::ExitCode;
 
 /// The D language version FreeBSD 10's dtrace reports, which guestrace speaks.
@@ -18,40 +20,24 @@ fn main() -> ExitCode {
             return ExitCode::from(err.exit_code().clamp(0, 255) as u8);
         }
     };
-    match run(invocation) {
+    // Before anything touches a guest, so every exit path can restore it.
+    providers::signals::install();
+    let result = match invocation {
+        Invocation::Version => {
+            println!(
+                "guestrace: {D_VERSION} (guestrace {})",
+                env!("CARGO_PKG_VERSION")
+            );
+            Ok(0)
+        }
+        Invocation::Model(cmd) => model::run(cmd),
+        Invocation::Trace(args) => run::trace(args),
+    };
+    match result {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
             eprintln!("guestrace: {err:#}");
             ExitCode::from(1)
         }
     }
-}
-
-fn run(invocation: Invocation) -> anyhow::Result<u8> {
-    match invocation {
-        Invocation::Version => {
-            println!("guestrace: {D_VERSION} (guestrace {})", env!("CARGO_PKG_VERSION"));
-            Ok(0)
-        }
-        Invocation::Model(cmd) => run_model(cmd),
-        Invocation::Trace(args) => run_trace(args),
-    }
-}
-
-fn run_model(cmd: ModelCommand) -> anyhow::Result<u8> {
-    match cmd {
-        ModelCommand::Boot { .. } => not_built("the model guest launcher (issue 3)"),
-        ModelCommand::Kernel { .. } => not_built("the model guest kernel (issue 3)"),
-    }
-}
-
-fn run_trace(args: TraceArgs) -> anyhow::Result<u8> {
-    if args.sources.is_empty() && args.providers.is_empty() && !args.list && !args.cleanup {
-        anyhow::bail!("no probes or script given: use -n DESCRIPTION, -s FILE, -P PROVIDER or -l");
-    }
-    not_built("the D compiler and the providers (issues 6 and 7)")
-}
-
-fn not_built(what: &str) -> anyhow::Result<u8> {
-    anyhow::bail!("not built yet: {what}")
 }

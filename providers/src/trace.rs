@@ -1,0 +1,348 @@
+//! The event loop on a guest: enable what the program uses, turn each guest stop into one
+//! probe firing, fire ticks and profile samples on time, and restore the guest on every exit.
+//!
+//! SDT probes: the catalog id of each enabled probe is written into its `id` field, so `edi`
+//! at `sdt_probe_stub` is the probe id itself; one emulated-return breakpoint on the stub
+//! serves every SDT probe (one stop per event, the stub's body never runs).
+
+use std::collections::HashMap;
+
+use introspect::{BpId, Event, Kind, Registers, Stop};
+use lang::{Flow, OutputSink, ProbeKind, Program, BEGIN_ID};
+
+use crate::catalog::ProbeSource;
+use crate::clock::GuestClock;
+use crate::context::{GuestContext, VcpuState};
+use crate::error::Error;
+use crate::guest::Guest;
+use crate::kernel::{ImageKernel, TargetMemory};
+use crate::output::WriterSink;
+use crate::signals;
+use crate::timers::{Timer, Timers};
+
+/// Lowest kernel address on amd64 (profile-N: arg0 is the PC only when it is the kernel's).
+const KERNEL_MIN: u64 = 0xffff_8000_0000_0000;
+
+/// What each fbt breakpoint stands for.
+#[derive(Debug, Clone, Copy, Default)]
+struct FbtSite {
+    entry: Option<u32>,
+    ret: Option<u32>,
+    nargs: usize,
+    addr: u64,
+    /// Offset of the function's return instruction (fbt:::return's arg0).
+    ret_offset: u64,
+}
+
+/// What the loop needs to map stops to probes.
+struct Enabled {
+    stub: Option<BpId>,
+    sdt_nargs: HashMap<u32, usize>,
+    fbt: HashMap<BpId, FbtSite>,
+}
+
+impl Guest {
+    /// Enables the program's probes, runs until exit(), a signal or a broken pipe, fires END,
+    /// prints the aggregations, and restores the guest. Returns the exit status.
+    pub fn run(mut self, program: &mut Program, out: &mut WriterSink) -> Result<i32, Error> {
+        signals::register(self.target.interrupter(), self.target.cleanup_handle());
+        let result = self
+            .enable(program)
+            .and_then(|en| self.event_loop(program, out, &en));
+        let detached = self.detach();
+        let status = result?;
+        detached?;
+        Ok(status)
+    }
+
+    fn enable(&mut self, program: &Program) -> Result<Enabled, Error> {
+        let mut sdt = Vec::new();
+        let mut fbt: HashMap<u64, FbtSite> = HashMap::new();
+        for p in program.enabled_probes() {
+            if p.kind != ProbeKind::Catalog {
+                continue;
+            }
+            match self.catalog.source(p.info.id) {
+                Some(ProbeSource::Sdt { id_addr, nargs }) => {
+                    sdt.push((p.info.id, *id_addr, *nargs))
+                }
+                Some(ProbeSource::FbtEntry { addr, nargs }) => {
+                    let s = fbt.entry(*addr).or_default();
+                    s.entry = Some(p.info.id);
+                    s.nargs = *nargs;
+                    s.addr = *addr;
+                }
+                Some(ProbeSource::FbtReturn { addr }) => {
+                    let s = fbt.entry(*addr).or_default();
+                    s.ret = Some(p.info.id);
+                    s.addr = *addr;
+                }
+                None => {
+                    return Err(Error::Unsupported(format!(
+                        "probe {}:{}:{}:{} cannot be enabled on this guest",
+                        p.info.provider, p.info.module, p.info.function, p.info.name
+                    )))
+                }
+            }
+        }
+        let mut en = Enabled {
+            stub: None,
+            sdt_nargs: sdt.iter().map(|&(id, _, n)| (id, n)).collect(),
+            fbt: HashMap::new(),
+        };
+        if !sdt.is_empty() {
+            let Some(f) = &self.freebsd else {
+                return Err(Error::Unsupported("SDT probes need a guest profile".into()));
+            };
+            let wanted: Vec<&guests::freebsd10::SdtProbe> = f
+                .sdt
+                .iter()
+                .filter(|p| sdt.iter().any(|&(_, a, _)| a == p.id_addr))
+                .collect();
+            let kernel = ImageKernel(&self.image);
+            let stub = guests::freebsd10::check_enable_safe(
+                &kernel,
+                &mut TargetMemory(&mut self.target),
+                &wanted,
+            )?;
+            // The breakpoint goes in before any id, so no hit can reach the stub's body.
+            en.stub = Some(
+                self.target
+                    .add_breakpoint(stub, Kind::EmulatedReturn)
+                    .map_err(|e| Error::target("planting the breakpoint on sdt_probe_stub", e))?,
+            );
+            for &(id, id_addr, _) in &sdt {
+                self.target
+                    .write_memory(id_addr, &u64::from(id).to_le_bytes())
+                    .map_err(|e| Error::target("writing a probe id", e))?;
+            }
+        }
+        for (addr, mut site) in fbt {
+            site.ret_offset = return_offset(&self.image, addr);
+            let bp = self.target.add_breakpoint(addr, Kind::Entry).map_err(|e| {
+                Error::target(format!("planting an fbt breakpoint at 0x{addr:x}"), e)
+            })?;
+            en.fbt.insert(bp, site);
+        }
+        Ok(en)
+    }
+
+    fn context<'a>(
+        &'a mut self,
+        clock: &'a GuestClock,
+        args: [u64; 10],
+        vcpu: VcpuState,
+    ) -> GuestContext<'a> {
+        GuestContext::new(
+            &mut self.target,
+            &self.image,
+            self.freebsd.as_ref().map(|f| &f.threads),
+            clock,
+            args,
+            vcpu,
+        )
+    }
+
+    fn fire(
+        &mut self,
+        program: &mut Program,
+        out: &mut dyn OutputSink,
+        clock: &GuestClock,
+        probe: u32,
+        args: [u64; 10],
+        vcpu: VcpuState,
+    ) -> Flow {
+        let mut ctx = self.context(clock, args, vcpu);
+        program.fire(probe, &mut ctx, out)
+    }
+
+    fn event_loop(
+        &mut self,
+        program: &mut Program,
+        out: &mut WriterSink,
+        en: &Enabled,
+    ) -> Result<i32, Error> {
+        let mut clock = GuestClock::new();
+        let first = self.stopped_state()?;
+        let mut flow = self.fire(program, out, &clock, BEGIN_ID, [0; 10], first);
+        out.flush();
+        let mut timers = Timers::new(program.enabled_probes());
+        let mut last = first;
+        let mut cancelled = false;
+        while flow == Flow::Continue && !signals::stop_requested() {
+            let timeout = timers.until_next();
+            clock.resumed();
+            let stop = match self.target.resume_and_wait(timeout) {
+                Ok(s) => s,
+                Err(introspect::Error::Cancelled) => {
+                    cancelled = true;
+                    break;
+                }
+                Err(e) => return Err(Error::target("waiting for the guest", e)),
+            };
+            clock.stopped();
+            let (f, state) = self.on_stop(program, out, &clock, en, &stop)?;
+            flow = f;
+            last = state;
+            if flow == Flow::Continue
+                && !timers.is_empty()
+                && timers.until_next().is_some_and(|d| d.is_zero())
+            {
+                flow = self.fire_timers(program, out, &clock, timers.take_due(), state)?;
+            }
+            out.flush();
+        }
+        let status = if cancelled {
+            program.end(&mut lang::HostContext::default(), out)
+        } else {
+            let mut ctx = self.context(&clock, [0; 10], last);
+            program.end(&mut ctx, out)
+        };
+        out.flush();
+        Ok(status)
+    }
+
+    fn stopped_state(&mut self) -> Result<VcpuState, Error> {
+        let regs = self
+            .target
+            .registers()
+            .map_err(|e| Error::target("reading registers", e))?
+            .clone();
+        Ok(vcpu_state(&regs, 0))
+    }
+
+    fn on_stop(
+        &mut self,
+        program: &mut Program,
+        out: &mut dyn OutputSink,
+        clock: &GuestClock,
+        en: &Enabled,
+        stop: &Stop,
+    ) -> Result<(Flow, VcpuState), Error> {
+        let regs = self
+            .target
+            .registers()
+            .map_err(|e| Error::target("reading registers", e))?
+            .clone();
+        let reg = |n: usize| regs.arg(n).unwrap_or(0);
+        let sp = regs.rsp();
+        let caller = self.target.read_u64(sp).unwrap_or(0);
+        let state = vcpu_state(&regs, caller);
+        let flow = match &stop.event {
+            Event::Breakpoint { id, .. } if Some(*id) == en.stub => {
+                let probe = reg(0) as u32;
+                let Some(&nargs) = en.sdt_nargs.get(&probe) else {
+                    return Ok((Flow::Continue, state));
+                };
+                let mut args = [0u64; 10];
+                for (i, a) in args.iter_mut().enumerate().take(5) {
+                    *a = reg(i + 1);
+                }
+                if nargs > 5 {
+                    args[5] = self.target.read_u64(sp + 8).unwrap_or(0);
+                }
+                self.fire(program, out, clock, probe, args, state)
+            }
+            Event::Breakpoint { id, .. } => {
+                let Some(site) = en.fbt.get(id).copied() else {
+                    return Ok((Flow::Continue, state));
+                };
+                if let Some(ret) = site.ret {
+                    self.target
+                        .catch_return(*id, u64::from(ret))
+                        .map_err(|e| Error::target("catching an fbt return", e))?;
+                }
+                match site.entry {
+                    Some(probe) => {
+                        let mut args = [0u64; 10];
+                        for (i, a) in args.iter_mut().enumerate().take(6) {
+                            *a = reg(i);
+                        }
+                        // Arguments past the sixth are on the stack above the return address.
+                        for (i, a) in args.iter_mut().enumerate().take(site.nargs.min(10)).skip(6) {
+                            *a = self.target.read_u64(sp + 8 * (i as u64 - 5)).unwrap_or(0);
+                        }
+                        self.fire(program, out, clock, probe, args, state)
+                    }
+                    None => Flow::Continue,
+                }
+            }
+            Event::Return { tag, entry, .. } => {
+                let off = en.fbt.get(entry).map_or(0, |s| s.ret_offset);
+                let mut args = [0u64; 10];
+                args[0] = off;
+                args[1] = regs.get("rax").unwrap_or(0);
+                let mut st = state;
+                st.caller = 0;
+                self.fire(program, out, clock, *tag as u32, args, st)
+            }
+            Event::Interrupted | Event::Other { .. } => Flow::Continue,
+        };
+        Ok((flow, state))
+    }
+
+    fn fire_timers(
+        &mut self,
+        program: &mut Program,
+        out: &mut dyn OutputSink,
+        clock: &GuestClock,
+        due: Vec<Timer>,
+        stopped: VcpuState,
+    ) -> Result<Flow, Error> {
+        for t in due {
+            if !t.every_cpu {
+                let flow = self.fire(program, out, clock, t.probe, [0; 10], stopped);
+                if flow != Flow::Continue {
+                    return Ok(flow);
+                }
+                continue;
+            }
+            for vcpu in self.target.vcpus().to_vec() {
+                let regs = self
+                    .target
+                    .registers_of(vcpu)
+                    .map_err(|e| Error::target("sampling a vCPU", e))?;
+                let pc = regs.rip();
+                let mut args = [0u64; 10];
+                if pc >= KERNEL_MIN {
+                    args[0] = pc;
+                } else {
+                    args[1] = pc;
+                }
+                let state = vcpu_state(&regs, 0);
+                let flow = self.fire(program, out, clock, t.probe, args, state);
+                if flow != Flow::Continue {
+                    return Ok(flow);
+                }
+            }
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+fn vcpu_state(regs: &Registers, caller: u64) -> VcpuState {
+    VcpuState {
+        cpu: regs.vcpu().saturating_sub(1),
+        gs_base: regs.get("gs_base").unwrap_or(0),
+        rbp: regs.get("rbp").unwrap_or(0),
+        caller,
+    }
+}
+
+/// fbt:::return's arg0, the offset of the function's return instruction: the `ret` of its
+/// frame-pointer epilogue (`pop %rbp; ret` or `leave; ret`), the last one when there are
+/// several (a caught return does not say which `ret` ran).
+fn return_offset(image: &symbols::KernelImage, addr: u64) -> u64 {
+    let Ok(f) = image.symbolize(addr).map(|s| s.map(|(n, _)| n)) else {
+        return 0;
+    };
+    let size = f
+        .and_then(|n| image.elf_symbol(&n).ok())
+        .map_or(0, |s| s.size);
+    let Ok(code) = image.read_bytes(addr, size) else {
+        return 0;
+    };
+    code.windows(2)
+        .rposition(|w| (w[0] == 0x5d || w[0] == 0xc9) && w[1] == 0xc3)
+        .map_or(0, |i| i as u64 + 1)
+}
