@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod model;
 pub mod qemu;
 pub mod snapshot;

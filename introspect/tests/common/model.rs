@@ -1,0 +1,58 @@
+//! The model guest from `guests/`, booted for introspect's tests and benchmark, with its
+//! symbols read by nm.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use guests::model::{BootOptions, DwarfVersion, ModelGuest};
+
+/// A booted model guest and its symbol table.
+pub struct Model {
+    pub guest: ModelGuest,
+    pub symbols: HashMap<String, u64>,
+}
+
+/// Offset of `id` in `struct sdt_probe` (int version; pointer prov; two TAILQ links of two
+/// pointers; three name pointers; then id), checked against `version == sizeof` at run time.
+pub const SDT_PROBE_ID: u64 = 72;
+/// `sizeof(struct sdt_probe)`, stored by the kernel in each probe's `version`.
+pub const SDT_PROBE_SIZE: u32 = 96;
+
+impl Model {
+    /// Boots with `smp` vCPUs and the given pace (`Some(0)`: flat out).
+    pub fn boot(smp: u32, pace: Option<u64>) -> Model {
+        let opts = BootOptions {
+            smp,
+            pace,
+            dwarf: DwarfVersion::V2,
+            ..BootOptions::default()
+        };
+        let guest = ModelGuest::boot(&opts).expect("model guest boots");
+        let nm = Command::new("nm")
+            .arg(guest.kernel_elf())
+            .output()
+            .expect("nm");
+        let mut symbols = HashMap::new();
+        for line in String::from_utf8_lossy(&nm.stdout).lines() {
+            if let [addr, _, name] = line.split_whitespace().collect::<Vec<_>>().as_slice() {
+                if let Ok(a) = u64::from_str_radix(addr, 16) {
+                    symbols.insert(name.to_string(), a);
+                }
+            }
+        }
+        Model { guest, symbols }
+    }
+
+    /// A kernel symbol's address.
+    pub fn sym(&self, name: &str) -> u64 {
+        *self
+            .symbols
+            .get(name)
+            .unwrap_or_else(|| panic!("no symbol {name}"))
+    }
+
+    /// The gdbstub address.
+    pub fn addr(&self) -> String {
+        self.guest.gdb_socket().display().to_string()
+    }
+}
