@@ -181,7 +181,17 @@ impl Guest {
                 Err(e) => return Err(Error::target("waiting for the guest", e)),
             };
             clock.stopped();
-            let (f, state) = self.on_stop(program, out, &clock, en, &stop)?;
+            let (f, state) = match self.on_stop(program, out, &clock, en, &stop) {
+                Ok(r) => r,
+                Err(Error::Target {
+                    source: introspect::Error::Cancelled,
+                    ..
+                }) => {
+                    cancelled = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             flow = f;
             last = state;
             if flow == Flow::Continue
