@@ -1,5 +1,6 @@
 //! Client tests against the scripted fake target: milliseconds, no QEMU. The fake serves the
-//! snapshot recorded from the test kernel (stopped at a hit of `probe_stub`).
+//! snapshot recorded from the model guest (stopped at a hit of ip:::send on `sdt_probe_stub`);
+//! its symbols are stored by role: stub, entry, nested, code, string, data.
 mod common;
 
 use std::time::{Duration, Instant};
@@ -50,7 +51,7 @@ fn reads_registers_of_each_vcpu_from_the_layout() {
             );
         }
     }
-    // The recorded stop is at probe_stub on some vCPU; `p` agrees with `g`.
+    // The recorded stop is at the stub on some vCPU; `p` agrees with `g`.
     let rip = t.reg("rip").unwrap();
     let regnum = t.layout().find("rip").unwrap().regnum;
     let v = t.stopped_vcpu().unwrap();
@@ -59,7 +60,7 @@ fn reads_registers_of_each_vcpu_from_the_layout() {
     assert_eq!(u64::from_le_bytes(p.try_into().unwrap()), rip);
     let at_stub = [1, 2]
         .iter()
-        .any(|&v| f.vm().register(v, "rip") == snap.sym("probe_stub"));
+        .any(|&v| f.vm().register(v, "rip") == snap.sym("stub"));
     assert!(at_stub && rip == f.vm().register(t.stopped_vcpu().unwrap(), "rip"));
 }
 
@@ -72,16 +73,16 @@ fn survives_unsolicited_stop_and_stray_acks() {
     };
     let (snap, f) = fake(vec![], quirks);
     let mut t = Target::connect(&f.addr(), opts()).unwrap();
-    let mut marker = [0u8; 27];
-    t.read_memory(snap.sym("marker"), &mut marker).unwrap();
-    assert_eq!(&marker, b"introspect test kernel data");
+    let mut release = [0u8; 13];
+    t.read_memory(snap.sym("string"), &mut release).unwrap();
+    assert_eq!(&release, b"10.4-RELEASE\0", "osrelease");
     assert!(t.rsp().unsolicited_stops() >= 1);
 }
 
 #[test]
 fn uses_no_ack_mode_when_offered_and_never_acks_while_running() {
     for offer in [false, true] {
-        let stub = Snapshot::recorded().sym("probe_stub");
+        let stub = Snapshot::recorded().sym("stub");
         let script = (0..5).map(|_| stop(1, &[("rip", stub)])).collect();
         let quirks = Quirks {
             offer_no_ack: offer,
@@ -115,7 +116,7 @@ fn uses_no_ack_mode_when_offered_and_never_acks_while_running() {
 #[test]
 fn emulated_return_pops_the_return_address_without_stepping() {
     let snap = Snapshot::recorded();
-    let stub = snap.sym("probe_stub");
+    let stub = snap.sym("stub");
     let (_, f) = fake(
         vec![stop(2, &[("rip", stub)]), stop(1, &[("rip", stub)])],
         Quirks::default(),
@@ -155,7 +156,7 @@ fn emulated_return_pops_the_return_address_without_stepping() {
 #[test]
 fn entry_step_over_retries_spurious_steps_and_never_continues_from_the_breakpoint() {
     let snap = Snapshot::recorded();
-    let f_addr = snap.sym("traced_func");
+    let f_addr = snap.sym("entry");
     let script = (0..6)
         .map(|i| stop(1 + (i % 2), &[("rip", f_addr)]))
         .collect();
@@ -200,7 +201,7 @@ fn entry_step_over_retries_spurious_steps_and_never_continues_from_the_breakpoin
 #[test]
 fn an_entry_push_is_executed_host_side_in_one_stop() {
     let snap = Snapshot::recorded();
-    let f_addr = snap.sym("traced_func");
+    let f_addr = snap.sym("entry");
     assert_eq!(
         snap.pages[&(f_addr & !0xfff)][(f_addr & 0xfff) as usize],
         0x55,
@@ -233,8 +234,8 @@ fn an_entry_push_is_executed_host_side_in_one_stop() {
 #[test]
 fn return_catches_pair_by_stack_pointer_across_recursion_and_vcpus() {
     let snap = Snapshot::recorded();
-    let entry = snap.sym("recurse");
-    let ra = snap.sym("kmain") + 0x40;
+    let entry = snap.sym("nested");
+    let ra = snap.sym("code");
     let (_, f) = fake(vec![], Quirks::default());
     // Frames above where the vCPUs stand, clear of anything the client itself pushes.
     let s1 = (f.vm().register(1, "rsp") + 0x400) & !0xf;
@@ -339,7 +340,7 @@ fn a_peer_that_hangs_up_is_a_clear_error() {
     for _ in 0..20 {
         let mut b = [0u8; 8];
         t.rsp().select_thread(1).unwrap_or(());
-        if let Err(e) = t.rsp().read_memory(snap.sym("marker"), &mut b) {
+        if let Err(e) = t.rsp().read_memory(snap.sym("string"), &mut b) {
             err = Some(e);
             break;
         }
@@ -363,7 +364,7 @@ fn a_peer_that_stalls_times_out() {
     let mut err = None;
     for _ in 0..20 {
         let mut b = [0u8; 8];
-        if let Err(e) = t.read_memory(snap.sym("marker") + 0x100, &mut b) {
+        if let Err(e) = t.read_memory(snap.sym("string") + 0x100, &mut b) {
             err = Some(e);
             break;
         }
@@ -374,10 +375,10 @@ fn a_peer_that_stalls_times_out() {
 }
 
 fn plant_and_write(t: &mut Target, snap: &Snapshot) -> (u64, u64, u8) {
-    let data = snap.sym("probe_enabled");
-    let code = snap.sym("traced_func");
+    let data = snap.sym("data");
+    let code = snap.sym("entry");
     t.add_breakpoint(code, Kind::Entry).unwrap();
-    t.add_breakpoint(snap.sym("probe_stub"), Kind::EmulatedReturn)
+    t.add_breakpoint(snap.sym("stub"), Kind::EmulatedReturn)
         .unwrap();
     let before = snap.pages[&(data & !0xfff)][(data & 0xfff) as usize];
     t.write_memory(data, &[0x5a; 8]).unwrap();
@@ -461,8 +462,8 @@ fn interrupter_and_wait_timeout_stop_a_running_vm() {
 #[test]
 fn journal_left_by_a_dead_tracer_is_undone_on_connect() {
     let (snap, f) = fake(vec![], Quirks::default());
-    let data = snap.sym("probe_enabled");
-    let code = snap.sym("traced_func");
+    let data = snap.sym("data");
+    let code = snap.sym("entry");
     let original: Vec<u8> = (0..8).map(|i| f.vm().byte(data + i).unwrap()).collect();
     // What a tracer killed with SIGKILL leaves: a breakpoint, written bytes, its journal.
     {

@@ -1,11 +1,12 @@
-//! Records tests/data/snapshot.txt from the QEMU test VM, stopped at a real hit of the
-//! emulated-return function. Run by hand when the kernel or the fake changes:
+//! Records tests/data/snapshot.txt from the model guest (two vCPUs), stopped at a real hit of
+//! ip:::send on sdt_probe_stub. Symbols are stored under the roles the fake-target tests use.
+//! Run by hand when the model guest or the fake changes:
 //! `cargo test -p introspect --test record_snapshot -- --ignored`
 mod common;
 
 use std::time::Duration;
 
-use common::qemu::{kernel, Boot, Vm};
+use common::model::{Model, SDT_PROBE_ID};
 use common::snapshot::Snapshot;
 use introspect::tdesc::includes;
 use introspect::{Event, Journal, Kind, Options, Target};
@@ -13,17 +14,17 @@ use introspect::{Event, Journal, Kind, Options, Target};
 #[test]
 #[ignore = "writes tests/data/snapshot.txt; run by hand"]
 fn record_snapshot() {
-    let vm = Vm::boot(Boot::default());
+    let m = Model::boot(2, Some(0));
     let opts = Options {
         journal: Journal::Off,
         ..Options::default()
     };
-    let mut t = Target::connect(&vm.addr, opts).unwrap();
-    let stub = vm.sym("probe_stub");
-    t.write_memory(vm.sym("probe_enabled"), &1u64.to_le_bytes())
+    let mut t = Target::connect(&m.addr(), opts).unwrap();
+    let stub = m.sym("sdt_probe_stub");
+    t.write_memory(m.sym("sdt_ip___send") + SDT_PROBE_ID, &1u64.to_le_bytes())
         .unwrap();
     t.add_breakpoint(stub, Kind::EmulatedReturn).unwrap();
-    let stop = t.resume_and_wait(Some(Duration::from_secs(10))).unwrap();
+    let stop = t.resume_and_wait(Some(Duration::from_secs(20))).unwrap();
     assert!(matches!(stop.event, Event::Breakpoint { .. }));
 
     let mut snap = Snapshot::default();
@@ -42,25 +43,18 @@ fn record_snapshot() {
         t.rsp().read_all_registers(&mut raw).unwrap();
         snap.regs.insert(v, raw);
     }
-    let names = [
-        "probe_stub",
-        "traced_func",
-        "recurse",
-        "kmain",
-        "marker",
-        "objs",
-        "loops",
-        "pcpus",
+    // Role -> address: what the fake-target tests touch.
+    let roles = [
+        ("stub", stub),
+        ("entry", m.sym("ip_output")),
+        ("nested", m.sym("tcp_output")),
+        ("code", m.sym("ip_output") + 0x40),
+        ("string", m.sym("osrelease")),
+        ("data", m.sym("sdt_ip___send") + SDT_PROBE_ID),
     ];
-    for n in names {
-        snap.symbols.insert(n.to_string(), vm.sym(n));
-        pages.push(vm.sym(n));
-    }
-    for (n, a) in &kernel().symbols {
-        if ["probe_enabled", "stub_body_runs", "probe_sites"].contains(&n.as_str()) {
-            snap.symbols.insert(n.clone(), *a);
-            pages.push(*a);
-        }
+    for (role, addr) in roles {
+        snap.symbols.insert(role.to_string(), addr);
+        pages.push(addr);
     }
     for p in pages {
         let page = p & !0xfff;
