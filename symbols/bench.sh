@@ -71,25 +71,29 @@ for run in $(seq "$RUNS"); do
             else
                 cat "$vmlinux" >/dev/null
             fi
-            /usr/bin/time -o "$results.one" -f '%e %M' bash -c "$cmd" >/dev/null 2>&1 || true
-            line=$(tail -n 1 "$results.one")
-            echo "$tool $mode $line" >>"$results"
-            echo "run $run $mode $tool: ${line% *} s, $(( ${line#* } / 1024 )) MB" >&2
+            if ! /usr/bin/time -o "$results.one" -f '%e %M %U %S' bash -c "$cmd" >/dev/null 2>&1; then
+                echo "bench.sh: $tool failed: $cmd" >&2
+                exit 1
+            fi
+            read -r wall rss user sys <"$results.one"
+            echo "$tool $mode $wall $rss $user $sys" >>"$results"
+            echo "run $run $mode $tool: ${wall} s wall, $((rss / 1024)) MB peak, ${user}+${sys} s CPU" >&2
         done
     done
 done
 
 echo
-echo "| tool | cache | median wall (s) | median peak RSS (MB) | runs |"
-echo "|---|---|---|---|---|"
+echo "| tool | page cache | median wall (s) | median CPU user+sys (s) | median peak RSS (MB) | runs |"
+echo "|---|---|---|---|---|---|"
 python3 - "$results" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    tool, mode, wall, rss = line.split()
-    rows.setdefault((tool, mode), []).append((float(wall), int(rss) / 1024))
+    tool, mode, wall, rss, user, sys_ = line.split()
+    rows.setdefault((tool, mode), []).append((float(wall), int(rss) / 1024, float(user) + float(sys_)))
 for (tool, mode), runs in rows.items():
     wall = statistics.median(r[0] for r in runs)
     rss = statistics.median(r[1] for r in runs)
-    print(f"| {tool} | {mode} | {wall:.2f} | {rss:.0f} | {len(runs)} |")
+    cpu = statistics.median(r[2] for r in runs)
+    print(f"| {tool} | {mode} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {len(runs)} |")
 PY

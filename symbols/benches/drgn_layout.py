@@ -5,6 +5,13 @@ import sys
 import drgn
 
 
+def size_of(t):
+    try:
+        return drgn.sizeof(t)
+    except (TypeError, ValueError):
+        return None
+
+
 def walk(t, depth=0):
     t = t.unqualified()
     while t.kind == drgn.TypeKind.TYPEDEF:
@@ -13,7 +20,7 @@ def walk(t, depth=0):
         return 0
     count = 0
     for m in t.members:
-        _ = (m.name, m.bit_offset, m.bit_field_size, m.type.size if m.type.is_complete() else None)
+        _ = (m.name, m.bit_offset, m.bit_field_size, size_of(m.type))
         count += 1 + walk(m.type, depth + 1)
     return count
 

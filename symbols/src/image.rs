@@ -139,29 +139,23 @@ impl KernelImage {
         let query = parse_type_query(name)?;
         let index = self.index()?;
         let found = match query.tag {
-            Some(tag) => index
-                .types
-                .get(&(tag, query.name.as_bytes()))
-                .copied()
-                .map(TypeRef::from_die),
-            None if query.name == "void" => Some(TypeRef::VOID),
+            Some(tag) => index.type_named(tag, query.name.as_bytes()),
+            None if query.name == "void" => return Ok(TypeRef::VOID),
             None => index
-                .types
-                .get(&(TypeTag::Typedef, query.name.as_bytes()))
-                .or_else(|| index.bases.get(&canonical_base_name(&query.name)))
-                .copied()
-                .map(TypeRef::from_die),
+                .type_named(TypeTag::Typedef, query.name.as_bytes())
+                .or_else(|| index.bases.get(&canonical_base_name(&query.name)).copied()),
         };
-        let base = found.ok_or_else(|| self.not_found("type", name))?;
+        let base = found
+            .map(TypeRef::from_die)
+            .ok_or_else(|| self.not_found("type", name))?;
         Ok((0..query.pointers).fold(base, |t, _| t.pointer_to()))
     }
 
     /// Looks a typedef up by name.
     pub fn find_typedef(&self, name: &str) -> Result<TypeRef> {
         self.index()?
-            .types
-            .get(&(TypeTag::Typedef, name.as_bytes()))
-            .map(|&o| TypeRef::from_die(o))
+            .type_named(TypeTag::Typedef, name.as_bytes())
+            .map(TypeRef::from_die)
             .ok_or_else(|| self.not_found("typedef", name))
     }
 

@@ -28,17 +28,25 @@ pub(crate) enum TypeTag {
     Typedef,
 }
 
-/// Where the definitions of each name live, as `.debug_info` offsets.
+/// Where the definitions of each name live, as `.debug_info` offsets. Names are owned copies:
+/// reading them out of the map later would fault pages of `.debug_info` back in.
 #[derive(Default)]
 pub(crate) struct NameIndex {
-    /// First complete definition (lowest offset) of each tagged or typedef name.
-    pub(crate) types: FxHashMap<(TypeTag, &'static [u8]), u64>,
+    /// First complete definition (lowest offset) of each name, per [`TypeTag`].
+    types: [FxHashMap<Box<[u8]>, u64>; 4],
     /// Base types by canonical C spelling ("unsigned long"), which gcc and clang spell differently.
     pub(crate) bases: FxHashMap<String, u64>,
     /// Functions with code (including out-of-line copies of inline functions).
-    pub(crate) functions: FxHashMap<&'static [u8], Vec<u64>>,
+    pub(crate) functions: FxHashMap<Box<[u8]>, Vec<u64>>,
     /// Variables with a location.
-    pub(crate) globals: FxHashMap<&'static [u8], Vec<u64>>,
+    pub(crate) globals: FxHashMap<Box<[u8]>, Vec<u64>>,
+}
+
+impl NameIndex {
+    /// The first complete definition of `name` in the `tag` family.
+    pub(crate) fn type_named(&self, tag: TypeTag, name: &[u8]) -> Option<u64> {
+        self.types[tag as usize].get(name).copied()
+    }
 }
 
 /// Type families during the scan; base types are canonicalised once, after it.
@@ -48,12 +56,14 @@ enum ScanTag {
     Base,
 }
 
-/// A name as the scan sees it, turned into bytes only once per distinct name.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// A name as the scan sees it, turned into bytes only once per distinct name. Names stored in
+/// `.debug_info` itself (DW_FORM_string) are copied, so that the pages the scan gives back are
+/// not touched again when partial indexes are merged.
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum NameKey {
     Str(usize),
     LineStr(usize),
-    Inline(&'static [u8]),
+    Inline(Box<[u8]>),
 }
 
 /// What a DIE named through its origin will be filed under.
@@ -125,14 +135,12 @@ impl NameIndex {
                 let chunk_start = offset_of(units.header(range.start)).0;
                 for i in range {
                     scan_unit(dwarf, units, i, path, &mut part)?;
-                    // Give back what this chunk has read so far, reaching back over the
-                    // pages the kernel's fault-around mapped again behind the last release.
+                    // Give back what this chunk has read so far. The start reaches back before
+                    // the chunk because a fault maps the whole (large) page-cache folio around
+                    // it, pages of the units before included.
                     let header = units.header(i);
                     let end = offset_of(header).0 + header.length_including_self();
-                    let from = offset_of(header)
-                        .0
-                        .saturating_sub(FAULT_AROUND)
-                        .max(chunk_start);
+                    let from = chunk_start.saturating_sub(FOLIO_REACH);
                     if let Some(bytes) = info.get(from..end) {
                         release(bytes);
                     }
@@ -140,12 +148,15 @@ impl NameIndex {
                 Ok(part)
             })
             .try_reduce(Partial::default, |a, b| Ok(a.merge(b)))?;
+        // What faults near chunk boundaries mapped after its chunk's last release.
+        release(info);
         Ok(finish(dwarf, partial, name_of))
     }
 }
 
-/// How far behind a fault Linux maps neighbouring cached pages (fault_around_bytes).
-const FAULT_AROUND: usize = 64 * 1024;
+/// How far from a faulting address Linux may map neighbouring cached pages: fault-around is
+/// 64 KiB, but a file read in one go sits in large folios (up to 2 MiB) that map whole.
+const FOLIO_REACH: usize = 2 << 20;
 
 /// Splits the units into about `n` runs of contiguous units of similar byte size: few, large
 /// chunks, since each chunk's partial index repeats most type names of the others and every
@@ -177,30 +188,29 @@ fn finish(
     part: Partial,
     name_of: impl Fn(u64) -> Option<&'static [u8]>,
 ) -> NameIndex {
-    let bytes = |key: NameKey| -> Option<&'static [u8]> {
+    let bytes = |key: NameKey| -> Option<Box<[u8]>> {
         match key {
             NameKey::Str(o) => dwarf
                 .debug_str
                 .get_str(gimli::DebugStrOffset(o))
                 .ok()
-                .map(|s| s.slice()),
+                .map(|s| s.slice().into()),
             NameKey::LineStr(o) => dwarf
                 .debug_line_str
                 .get_str(gimli::DebugLineStrOffset(o))
                 .ok()
-                .map(|s| s.slice()),
+                .map(|s| s.slice().into()),
             NameKey::Inline(b) => Some(b),
         }
     };
     let mut index = NameIndex::default();
-    index.types.reserve(part.types.len());
     for ((tag, key), die) in part.types {
         let Some(name) = bytes(key) else { continue };
         match tag {
-            ScanTag::Type(t) => keep_lowest(&mut index.types, (t, name), die),
+            ScanTag::Type(t) => keep_lowest(&mut index.types[t as usize], name, die),
             ScanTag::Base => keep_lowest(
                 &mut index.bases,
-                canonical_base_name(&String::from_utf8_lossy(name)),
+                canonical_base_name(&String::from_utf8_lossy(&name)),
                 die,
             ),
         }
@@ -216,7 +226,7 @@ fn finish(
         }
     }
     for c in part.cross {
-        if let Some(name) = name_of(c.origin) {
+        if let Some(name) = name_of(c.origin).map(Box::from) {
             index.map_mut(c.filed).entry(name).or_default().push(c.die);
         }
     }
@@ -232,7 +242,7 @@ fn finish(
 }
 
 impl NameIndex {
-    fn map_mut(&mut self, filed: Filed) -> &mut FxHashMap<&'static [u8], Vec<u64>> {
+    fn map_mut(&mut self, filed: Filed) -> &mut FxHashMap<Box<[u8]>, Vec<u64>> {
         match filed {
             Filed::Function => &mut self.functions,
             Filed::Global => &mut self.globals,
@@ -309,7 +319,8 @@ fn scan_unit(
     // would cost more memory than re-parsing the few units that lookups land in.
     let unit = light_unit(dwarf, header, path)?;
     let mut raw = unit.entries_raw(None).map_err(&err)?;
-    // (unit offset, name) of named top-level DIEs, in offset order, for resolving origins.
+    // (unit offset, name) of abstract instances and declarations, in offset order: what the
+    // origins of out-of-line copies and definitions point at.
     let mut named: Vec<(usize, NameKey)> = Vec::new();
     let mut pending: Vec<(Filed, u64, AttributeValue<Slice>)> = Vec::new();
     let mut depth = 0usize;
@@ -325,13 +336,17 @@ fn scan_unit(
         let specs = abbrev.attributes();
         let sibling = match (depth, scan_tag(abbrev.tag())) {
             (1, Some(tag)) => {
-                let top = top_attrs(dwarf, &unit, &mut raw, specs).map_err(&err)?;
+                let mut top = top_attrs(dwarf, &unit, &mut raw, specs).map_err(&err)?;
                 let die = unit_start + offset.0 as u64;
-                if let Some(name) = top.name {
-                    named.push((offset.0, name));
+                let sibling = top.sibling;
+                if tag.is_none() && !top.has_code && !top.has_location {
+                    if let Some(name) = top.name.take() {
+                        named.push((offset.0, name));
+                    }
+                } else {
+                    record(tag, die, top, part, &mut pending);
                 }
-                record(tag, die, &top, part, &mut pending);
-                top.sibling
+                sibling
             }
             (d, _) if d > 0 && abbrev.has_children() => {
                 // A subtree we do not index: jump over it when the producer (gcc) says where
@@ -386,7 +401,7 @@ fn resolve_pending(
         };
         let name = target
             .and_then(|t| named.binary_search_by_key(&t, |(o, _)| *o).ok())
-            .map(|k| named[k].1);
+            .map(|k| named[k].1.clone());
         match (name, origin) {
             (Some(name), _) => part.file(filed, name, die),
             (None, AttributeValue::DebugInfoRef(DebugInfoOffset(o))) => {
@@ -462,15 +477,15 @@ fn name_key(
             NameKey::Str(o.0)
         }
         AttributeValue::DebugLineStrRef(o) => NameKey::LineStr(o.0),
-        AttributeValue::String(s) => NameKey::Inline(s.slice()),
-        other => NameKey::Inline(dwarf.attr_string(unit, other)?.slice()),
+        AttributeValue::String(s) => NameKey::Inline(s.slice().into()),
+        other => NameKey::Inline(dwarf.attr_string(unit, other)?.slice().into()),
     }))
 }
 
 fn record(
     tag: Option<ScanTag>,
     die: u64,
-    top: &TopAttrs,
+    top: TopAttrs,
     part: &mut Partial,
     pending: &mut Vec<(Filed, u64, AttributeValue<Slice>)>,
 ) {

@@ -9,6 +9,24 @@
 //! Layout (like drgn's libdrgn, program, index and types are kept apart): [`KernelImage`] is the
 //! program; the name index is built lazily by the first lookup; types are [`TypeRef`] handles
 //! decoded on demand into [`TypeInfo`].
+//!
+//! ```no_run
+//! use symbols::KernelImage;
+//! # fn main() -> symbols::Result<()> {
+//! let kernel = KernelImage::open("/boot/kernel/kernel")?; // follows .gnu_debuglink
+//! let inpcb = kernel.find_type("struct inpcb")?;
+//! let fport = kernel.member_path(inpcb, "inp_inc.inc_ie.ie_fport")?;
+//! println!("{} at +{}", kernel.c_name(fport.ty)?, fport.offset);
+//! let sosend = kernel.function("sosend_generic")?;
+//! for p in &sosend.params {
+//!     println!("{:?}: {}", p.name, kernel.c_name(p.ty)?);
+//! }
+//! let version = kernel.global_bytes("version")?; // to compare with the running guest
+//! println!("{:?}", kernel.symbolize(sosend.address + 0x1c)?); // Some(("sosend_generic", 28))
+//! # let _ = version;
+//! # Ok(())
+//! # }
+//! ```
 
 mod basename;
 mod cname;

@@ -211,7 +211,7 @@ impl TypeDecoder<'_> {
             gimli::DW_TAG_enumeration_type => TypeTag::Enum,
             _ => return None,
         };
-        self.index.types.get(&(tag, die.name?)).copied()
+        self.index.type_named(tag, die.name?)
     }
 
     /// For a struct, union or enum: its keyword and name, read without decoding its members.

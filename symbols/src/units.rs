@@ -26,8 +26,9 @@ pub(crate) fn dwarf_err(path: &Path, offset: u64) -> impl Fn(gimli::Error) -> Er
 impl Units {
     /// Walks the unit headers (one read per unit; the units' contents are untouched).
     /// `release` is handed the part of `.debug_info` walked so far every few MB: each header
-    /// read makes the kernel map the pages around it too, which would otherwise add up to
-    /// most of the section.
+    /// read makes the kernel map the pages (or the whole large folio) around it too, which
+    /// would otherwise add up to most of the section. Releasing from the start each time
+    /// costs little: the kernel skips page-table ranges that map nothing.
     pub(crate) fn new(dwarf: &Dwarf<Slice>, path: &Path, release: &dyn Fn(&[u8])) -> Result<Self> {
         const RELEASE_EVERY: usize = 4 << 20;
         let info = gimli::Section::reader(&dwarf.debug_info).slice();
@@ -37,12 +38,12 @@ impl Units {
         while let Some(header) = iter.next().map_err(dwarf_err(path, 0))? {
             let at = offset_of(&header).0;
             if at - released >= RELEASE_EVERY {
-                release(info.get(released..at).unwrap_or_default());
+                release(info.get(..at).unwrap_or_default());
                 released = at;
             }
             headers.push(header);
         }
-        release(info.get(released..).unwrap_or_default());
+        release(info);
         let starts = headers.iter().map(|h| offset_of(h).0).collect();
         let parsed = headers.iter().map(|_| OnceLock::new()).collect();
         Ok(Units {
