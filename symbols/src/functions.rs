@@ -43,6 +43,9 @@ pub struct Function {
     pub variadic: bool,
     /// True for an out-of-line copy of an inline function (its DIE has an abstract origin).
     pub inline_copy: bool,
+    /// False for a function known only from the ELF symbol table (assembly, or a file built
+    /// without -g): its parameters and return type are then unknown, not empty.
+    pub from_dwarf: bool,
 }
 
 /// A global (or file-static) variable.
@@ -110,6 +113,7 @@ pub(crate) fn function(ctx: &DwarfCtx, offset: u64, name: &str) -> Result<Functi
         ret,
         variadic,
         inline_copy: chain[0].is_inline_copy,
+        from_dwarf: true,
     })
 }
 

@@ -195,12 +195,34 @@ impl KernelImage {
 
     /// The function called `name` with code in the image; a global one is preferred over
     /// same-named statics.
+    /// Functions without DWARF (assembly such as FreeBSD's `bcopy`) come from the ELF symbol
+    /// table, with `from_dwarf` false.
     pub fn function(&self, name: &str) -> Result<Function> {
         let mut all = self.functions(name)?;
         all.sort_by_key(|f| f.linkage != Linkage::Global);
-        all.into_iter()
-            .next()
-            .ok_or_else(|| self.not_found("function", name))
+        if let Some(f) = all.into_iter().next() {
+            return Ok(f);
+        }
+        let mut syms: Vec<&ElfSymbol> = self
+            .symtab()?
+            .named(name)
+            .filter(|s| s.kind == SymbolKind::Function)
+            .collect();
+        syms.sort_by_key(|s| s.linkage != Linkage::Global);
+        let sym = syms
+            .first()
+            .ok_or_else(|| self.not_found("function", name))?;
+        Ok(Function {
+            name: sym.name.clone(),
+            address: sym.address,
+            size: sym.size,
+            linkage: sym.linkage,
+            params: Vec::new(),
+            ret: TypeRef::VOID,
+            variadic: false,
+            inline_copy: false,
+            from_dwarf: false,
+        })
     }
 
     /// Every function called `name` (statics of the same name in several files, clones).

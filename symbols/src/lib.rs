@@ -52,3 +52,14 @@ pub use image::KernelImage;
 pub use layout::MemberLayout;
 pub use symtab::{ElfSymbol, SymbolKind};
 pub use types::{BaseEncoding, Enumerator, Member, TypeInfo, TypeKind, TypeRef};
+
+#[cfg(test)]
+mod tests {
+    /// Providers share one image between threads (probe handling, the D type bridge).
+    #[test]
+    fn image_is_send_and_sync() {
+        fn shared<T: Send + Sync>() {}
+        shared::<super::KernelImage>();
+        shared::<super::TypeRef>();
+    }
+}

@@ -57,6 +57,11 @@ static inline int triple_plus_one(int v)
 
 int (*volatile out_of_line)(int) = triple_plus_one;
 
+/* A function with an ELF symbol and no DWARF, like the kernel's assembly routines. */
+__asm__(".text\n.globl asm_only\n.type asm_only, @function\nasm_only:\n\tret\n.size asm_only, 1\n");
+void asm_only(void);
+void (*volatile asm_only_ptr)(void) = asm_only;
+
 static __attribute__((noinline)) int local_helper(int x)
 {
 	return x + static_counter;
@@ -148,6 +153,7 @@ int main(int argc, char **argv)
 	printf("func main %p\n", (void *)main);
 	printf("func hidden_size %p\n", (void *)hidden_size);
 	printf("func local_helper %p\n", (void *)local_helper);
+	printf("elffunc asm_only %p\n", (void *)asm_only_ptr);
 	printf("func triple_plus_one %p\n", (void *)out_of_line);
 	printf("global tcb0 %p\n", (void *)&tcb0);
 	printf("global ifnet0 %p\n", (void *)&ifnet0);

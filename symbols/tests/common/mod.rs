@@ -56,6 +56,7 @@ pub enum Fact {
     Offset(String, String, u64),
     Bits(String, String, u64, u64),
     Func(String, u64),
+    ElfFunc(String, u64),
     Global(String, u64),
     Enum(String, i64),
     Version(String),
@@ -90,6 +91,7 @@ pub fn facts(output: &str) -> Vec<Fact> {
                     num(words[n - 1]),
                 ),
                 "func" => Fact::Func(words[0].into(), num(words[1])),
+                "elffunc" => Fact::ElfFunc(words[0].into(), num(words[1])),
                 "global" => Fact::Global(words[0].into(), num(words[1])),
                 "enum" => Fact::Enum(words[0].into(), words[1].parse().expect("enum value")),
                 "version" => Fact::Version(rest.into()),
@@ -164,6 +166,20 @@ pub fn check(image: &KernelImage, facts: &[Fact], scope: Scope) -> (Vec<String>,
                     (sym == Some((name.clone(), 1)))
                         .then_some(())
                         .ok_or(format!("symbolize {name}+1: {sym:?}"))
+                }
+                Fact::ElfFunc(name, addr) => {
+                    let f = image.function(name).map_err(|e| e.to_string())?;
+                    let matching = image
+                        .functions_matching("asm_*")
+                        .map_err(|e| e.to_string())?;
+                    (f.address == *addr
+                        && !f.from_dwarf
+                        && f.size == 1
+                        && matching == [name.clone()])
+                    .then_some(())
+                    .ok_or(format!(
+                        "ELF-only function {name}: {f:?}, glob {matching:?}"
+                    ))
                 }
                 Fact::Global(name, addr) => {
                     let g = image.global(name).map_err(|e| e.to_string())?;
