@@ -27,33 +27,7 @@ fn flavour(
 
 /// Checks what the facts do not cover: signatures, C names, cross-unit declarations.
 fn check_details(image: &KernelImage, gcc: bool) {
-    let f = image.function("sosend_like").expect("sosend_like");
-    let names: Vec<_> = f
-        .params
-        .iter()
-        .map(|p| p.name.clone().unwrap_or_default())
-        .collect();
-    assert_eq!(
-        names,
-        ["so", "addr", "uio", "top", "control", "flags", "td"]
-    );
-    let types: Vec<_> = f
-        .params
-        .iter()
-        .map(|p| image.c_name(p.ty).expect("c_name"))
-        .collect();
-    assert_eq!(
-        types,
-        [
-            "struct socket *",
-            "struct sockaddr *",
-            "struct uio *",
-            "struct mbuf *",
-            "struct mbuf *",
-            "int",
-            "struct thread *"
-        ]
-    );
+    let f = common::assert_sosend_signature(image, "sosend_like");
     assert_eq!(f.linkage, Linkage::Global);
     assert_eq!(image.c_name(f.ret).expect("ret"), "int");
     assert_eq!(

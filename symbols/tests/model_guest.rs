@@ -105,37 +105,7 @@ fn model_functions_probes_and_globals() {
         let at = |what: &str| format!("DWARF {}: {what}", v.number());
 
         // fbt args[] of sosend_generic: FreeBSD 10.4's seven parameters.
-        let f = image.function("sosend_generic").expect("sosend_generic");
-        let names: Vec<_> = f
-            .params
-            .iter()
-            .map(|p| p.name.clone().unwrap_or_default())
-            .collect();
-        assert_eq!(
-            names,
-            ["so", "addr", "uio", "top", "control", "flags", "td"],
-            "{}",
-            at("params")
-        );
-        let types: Vec<_> = f
-            .params
-            .iter()
-            .map(|p| image.c_name(p.ty).expect("c_name"))
-            .collect();
-        assert_eq!(
-            types,
-            [
-                "struct socket *",
-                "struct sockaddr *",
-                "struct uio *",
-                "struct mbuf *",
-                "struct mbuf *",
-                "int",
-                "struct thread *"
-            ],
-            "{}",
-            at("param types")
-        );
+        let f = common::assert_sosend_signature(&image, "sosend_generic");
         assert_eq!(
             f.address,
             image.elf_symbol("sosend_generic").expect("symbol").address

@@ -217,3 +217,34 @@ pub fn assert_agrees(image: &KernelImage, facts: &[Fact], scope: Scope) {
     );
     assert!(checked > 80, "only {checked} facts checked");
 }
+
+/// Checks that function `name` has FreeBSD's sosend signature (fbt's args[0..6]) and returns it.
+pub fn assert_sosend_signature(image: &KernelImage, name: &str) -> symbols::Function {
+    let f = image.function(name).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<_> = f
+        .params
+        .iter()
+        .map(|p| p.name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        ["so", "addr", "uio", "top", "control", "flags", "td"],
+        "{name}"
+    );
+    let types: Vec<_> = f
+        .params
+        .iter()
+        .map(|p| image.c_name(p.ty).expect("c_name"))
+        .collect();
+    let want = [
+        "struct socket *",
+        "struct sockaddr *",
+        "struct uio *",
+        "struct mbuf *",
+        "struct mbuf *",
+        "int",
+        "struct thread *",
+    ];
+    assert_eq!(types, want, "{name}");
+    f
+}
