@@ -131,6 +131,9 @@ pub enum Datum {
     Str(Vec<u8>),
     /// A floating-point value (printed by `%e %f %g`).
     Float(FloatVal),
+    /// The program counters of stack(), innermost first (a zero pc ends the stack); printed
+    /// one symbolized frame per line, as an aggregation key or through `%k`.
+    Stack(Vec<u64>),
 }
 
 impl Datum {
@@ -169,6 +172,7 @@ impl PartialEq for Datum {
             (Datum::Int(a), Datum::Int(b)) => a == b,
             (Datum::Str(a), Datum::Str(b)) => cstr(a) == cstr(b),
             (Datum::Float(a), Datum::Float(b)) => a.record() == b.record(),
+            (Datum::Stack(a), Datum::Stack(b)) => stack_frames(a) == stack_frames(b),
             _ => false,
         }
     }
@@ -182,7 +186,16 @@ impl Hash for Datum {
             Datum::Int(i) => i.hash(state),
             Datum::Str(s) => state.write(cstr(s)),
             Datum::Float(f) => f.record().hash(state),
+            Datum::Stack(pcs) => stack_frames(pcs).hash(state),
         }
+    }
+}
+
+/// The frames of a stack record: the pcs before the first zero.
+pub(crate) fn stack_frames(pcs: &[u64]) -> &[u64] {
+    match pcs.iter().position(|&pc| pc == 0) {
+        Some(n) => &pcs[..n],
+        None => pcs,
     }
 }
 

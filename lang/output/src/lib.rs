@@ -10,8 +10,8 @@
 //! # API at a glance
 //!
 //! Values: [`Datum`] is `Int(`[`IntVal`]`)` (bits, size 1/2/4/8, signedness), `Str(Vec<u8>)`
-//! (bytes up to a NUL) or `Float(`[`FloatVal`]`)` (a float/double read from memory or a declared
-//! variable). Build integers with [`IntVal::new`] (it truncates to the size) or the
+//! (bytes up to a NUL), `Float(`[`FloatVal`]`)` (a float/double read from memory or a declared
+//! variable) or `Stack(Vec<u64>)` (stack()'s pcs, for `@[stack()]` keys and `%k`). Build integers with [`IntVal::new`] (it truncates to the size) or the
 //! `Datum::i32/i64/u64` shorthands.
 //!
 //! printf: [`Format::parse`] once at compile time ([`FormatError`] carries dtrace's texts);
@@ -35,9 +35,11 @@
 //! quantizations, 1 when absent); [`Aggregation::clear`], [`Aggregation::trunc`],
 //! [`Aggregation::normalize`], [`Aggregation::denormalize`]. Printing takes
 //! [`AggPrintOptions`] (a [`SortOrder`] for aggsortkey/aggsortrev/aggsortpos/aggsortkeypos,
-//! strsize, rawbytes): [`printa`] (`printa(@a[, @b...])`, leading newline, joins several),
+//! strsize, rawbytes): [`printa`] (`printa(@a[, @b...])`, leading newline, joins several;
+//! [`printa_with`] takes a [`Symbolizer`] for stack keys),
 //! [`printa_format`] (`printa("fmt", @a[, @b...])`), [`print_unprinted`] (what dtrace prints at
-//! exit after its own blank line, which the caller prints). Both printa forms mark the
+//! exit after its own blank line, which the caller prints; [`print_unprinted_with`] takes a
+//! [`Symbolizer`]). Both printa forms mark the
 //! aggregations printed so that [`print_unprinted`] skips them.
 //!
 //! Subroutines: [`subr`] (strjoin, substr, strlen, strchr, strrchr, strstr, index, rindex,
@@ -53,8 +55,8 @@ mod record;
 pub mod subr;
 
 pub use agg::{
-    print_unprinted, printa, printa_format, AggError, AggFunc, AggParamError, AggPrintOptions,
-    Aggregation, SortOrder,
+    print_unprinted, print_unprinted_with, printa, printa_format, printa_with, AggError, AggFunc,
+    AggParamError, AggPrintOptions, Aggregation, SortOrder,
 };
 pub use datum::{Datum, FloatVal, IntVal};
 pub use printf::{Format, FormatError, NoSymbols, RenderError, Symbolizer};

@@ -83,6 +83,7 @@ pub fn trace_datum_with(d: &Datum, opts: &RecordOptions, out: &mut Vec<u8>) {
             let i = f.record();
             int_record(out, &i, (!opts.quiet).then_some(int_width(i.size)));
         }
+        Datum::Stack(pcs) => print_stack(pcs, STACK_INDENT, &crate::printf::NoSymbols, out),
         Datum::Str(s) => {
             let rec = string_record(s, opts.strsize);
             print_bytes(out, &rec, -33, opts.quiet, opts.rawbytes);

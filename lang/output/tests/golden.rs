@@ -403,3 +403,50 @@ fn records_and_trace() {
         text(&dump).ends_with("         0: 01                                               .\n")
     );
 }
+
+struct Kernel;
+
+impl lang_output::Symbolizer for Kernel {
+    fn symbolize(&self, addr: u64) -> Option<String> {
+        match addr {
+            0x1010 => Some("kernel`ip_output+0x10".into()),
+            0x2000 => Some("kernel`tcp_output".into()),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn stack_keys_print_one_frame_per_line() {
+    // dt_print_datum prints a stack() key with dt_print_stack: a newline, then each frame
+    // indented by stackindent (14) up to the first zero pc; the value follows as " %16lld".
+    let mut a = Aggregation::new(0, "", AggFunc::Count);
+    a.update(&[Datum::Stack(vec![0x1010, 0x2000, 0x3000, 0])], 0, 1);
+    a.update(&[Datum::Stack(vec![0x1010, 0x2000, 0x3000, 0])], 0, 1);
+    let mut out = Vec::new();
+    lang_output::printa_with(&[&a], &AggPrintOptions::default(), &Kernel, &mut out);
+    let frame = |s: &str| format!("{}{s}\n", " ".repeat(14));
+    let want = format!(
+        "\n\n{}{}{} {:>16}\n",
+        frame("kernel`ip_output+0x10"),
+        frame("kernel`tcp_output"),
+        frame("0x3000"),
+        2
+    );
+    assert_eq!(text(&out), want);
+}
+
+#[test]
+fn k_conversion_indents_only_with_the_minus_flag() {
+    // pfprint_stack: "%-20k" indents frames by 20; "%20k" pads each symbol to 20 instead.
+    let stack = Datum::Stack(vec![0x2000, 0x10]);
+    let mut out = Vec::new();
+    Format::parse("%-4k|%12k|")
+        .expect("parses")
+        .render(&[stack.clone(), stack], &Kernel, &mut out)
+        .expect("renders");
+    assert_eq!(
+        text(&out),
+        "\n    kernel`tcp_output\n    0x10\n|\nkernel`tcp_output\n        0x10\n|"
+    );
+}

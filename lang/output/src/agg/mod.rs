@@ -9,7 +9,7 @@ mod sort;
 mod store;
 
 pub use func::{AggFunc, AggParamError};
-pub use print::{print_unprinted, printa, AggPrintOptions};
+pub use print::{print_unprinted, print_unprinted_with, printa, printa_with, AggPrintOptions};
 pub use printa::printa_format;
 pub use sort::SortOrder;
 pub use store::{AggError, Aggregation};

@@ -7,7 +7,8 @@ use super::sort::SortOrder;
 use super::store::Aggregation;
 use crate::cfmt::{self, Radix, Spec};
 use crate::datum::Datum;
-use crate::record::{int_record, int_width, print_bytes, string_record};
+use crate::printf::{NoSymbols, Symbolizer};
+use crate::record::{int_record, int_width, print_bytes, print_stack, string_record, STACK_INDENT};
 
 /// Everything that changes how aggregations print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +32,14 @@ impl Default for AggPrintOptions {
 }
 
 /// One key column: `" %3d"`, `" %5d"`, `" %8d"`, `" %16lld"` by size, strings `"  %-50s"`.
-pub(crate) fn print_key(out: &mut Vec<u8>, d: &Datum, opts: &AggPrintOptions) {
+pub(crate) fn print_key(
+    out: &mut Vec<u8>,
+    d: &Datum,
+    opts: &AggPrintOptions,
+    sym: &dyn Symbolizer,
+) {
     match d {
+        Datum::Stack(pcs) => print_stack(pcs, STACK_INDENT, sym, out),
         Datum::Int(i) => int_record(out, i, Some(int_width(i.size))),
         Datum::Float(f) => {
             let i = f.record();
@@ -258,9 +265,10 @@ pub(crate) fn print_entry(
     key: &[Datum],
     values: &[(&Aggregation, &[i64])],
     opts: &AggPrintOptions,
+    sym: &dyn Symbolizer,
 ) {
     for d in key {
-        print_key(out, d, opts);
+        print_key(out, d, opts, sym);
     }
     for (agg, w) in values {
         print_value(out, &agg.func(), w, agg.normal());
@@ -270,12 +278,22 @@ pub(crate) fn print_entry(
 
 /// `printa(@a)` or `printa(@a, @b, ...)` without a format: a newline, then every entry in
 /// sorted order (several aggregations are joined on their keys, a missing key counting as 0).
-/// Marks the aggregations printed.
+/// Marks the aggregations printed. Stack keys print their pcs in hex; see [`printa_with`].
 pub fn printa(aggs: &[&Aggregation], opts: &AggPrintOptions, out: &mut Vec<u8>) {
+    printa_with(aggs, opts, &NoSymbols, out);
+}
+
+/// [`printa`] with a [`Symbolizer`] for stack() keys.
+pub fn printa_with(
+    aggs: &[&Aggregation],
+    opts: &AggPrintOptions,
+    sym: &dyn Symbolizer,
+    out: &mut Vec<u8>,
+) {
     out.push(b'\n');
     if let [agg] = aggs {
         for i in agg.sorted(&opts.order) {
-            print_entry(out, agg.key(i), &[(agg, agg.words(i))], opts);
+            print_entry(out, agg.key(i), &[(agg, agg.words(i))], opts, sym);
             agg.mark_printed();
         }
         return;
@@ -283,7 +301,7 @@ pub fn printa(aggs: &[&Aggregation], opts: &AggPrintOptions, out: &mut Vec<u8>) 
     let joined = super::join::Joined::new(aggs, &opts.order);
     for b in joined.bundles() {
         let values = joined.values(b);
-        print_entry(out, joined.key(b), &values, opts);
+        print_entry(out, joined.key(b), &values, opts, sym);
     }
     for agg in aggs {
         if !agg.is_empty() {
@@ -294,8 +312,19 @@ pub fn printa(aggs: &[&Aggregation], opts: &AggPrintOptions, out: &mut Vec<u8>) 
 
 /// What dtrace prints at exit for aggregations no printa() printed: each non-empty one, in
 /// variable-id order (reversed with `aggsortrev`), entries in sorted order. The blank line
-/// dtrace(1) prints before this (even in quiet mode) is the caller's.
+/// dtrace(1) prints before this (even in quiet mode) is the caller's. Stack keys print their
+/// pcs in hex; see [`print_unprinted_with`].
 pub fn print_unprinted(aggs: &[&Aggregation], opts: &AggPrintOptions, out: &mut Vec<u8>) {
+    print_unprinted_with(aggs, opts, &NoSymbols, out);
+}
+
+/// [`print_unprinted`] with a [`Symbolizer`] for stack() keys.
+pub fn print_unprinted_with(
+    aggs: &[&Aggregation],
+    opts: &AggPrintOptions,
+    sym: &dyn Symbolizer,
+    out: &mut Vec<u8>,
+) {
     let mut order: Vec<&Aggregation> = aggs
         .iter()
         .copied()
@@ -307,7 +336,7 @@ pub fn print_unprinted(aggs: &[&Aggregation], opts: &AggPrintOptions, out: &mut 
     }
     for agg in order {
         for i in agg.sorted(&opts.order) {
-            print_entry(out, agg.key(i), &[(agg, agg.words(i))], opts);
+            print_entry(out, agg.key(i), &[(agg, agg.words(i))], opts, sym);
         }
     }
 }

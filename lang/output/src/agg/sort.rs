@@ -27,17 +27,36 @@ pub(crate) fn datum_cmp(a: &Datum, b: &Datum) -> Ordering {
     let record = |d: &Datum| match d {
         Datum::Int(i) => Some(*i),
         Datum::Float(f) => Some(f.record()),
-        Datum::Str(_) => None,
+        _ => None,
+    };
+    // Within one aggregation every key position has one type; across types only the order
+    // must be stable (integers, then stacks, then strings).
+    let rank = |d: &Datum| match d {
+        Datum::Int(_) | Datum::Float(_) => 0,
+        Datum::Stack(_) => 1,
+        Datum::Str(_) => 2,
     };
     match (record(a), record(b), a, b) {
         (Some(x), Some(y), ..) => x.size.cmp(&y.size).then(x.zext().cmp(&y.zext())),
-        (None, None, Datum::Str(x), Datum::Str(y)) => {
-            crate::datum::cstr(x).cmp(crate::datum::cstr(y))
-        }
-        (Some(_), None, ..) => Ordering::Less,
-        (None, Some(_), ..) => Ordering::Greater,
-        _ => Ordering::Equal,
+        (_, _, Datum::Str(x), Datum::Str(y)) => crate::datum::cstr(x).cmp(crate::datum::cstr(y)),
+        (_, _, Datum::Stack(x), Datum::Stack(y)) => stack_cmp(x, y),
+        _ => rank(a).cmp(&rank(b)),
     }
+}
+
+/// Stack records compare bytewise: each pc's little-endian bytes in turn, a shorter stack
+/// padded with zero pcs.
+fn stack_cmp(a: &[u64], b: &[u64]) -> Ordering {
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let x = a.get(i).copied().unwrap_or(0).to_le_bytes();
+        let y = b.get(i).copied().unwrap_or(0).to_le_bytes();
+        let c = x.cmp(&y);
+        if c != Ordering::Equal {
+            return c;
+        }
+    }
+    Ordering::Equal
 }
 
 /// `dt_aggregate_keycmp`: key tuples from `key_pos` on, wrapping.

@@ -230,11 +230,35 @@ pub(crate) fn emit(
             cfmt::float(out, spec, f.value, c);
         }
         (Printer::Float, _) => return Err(type_error(conv)),
+        (Printer::Stack, Datum::Stack(pcs)) => stack_conversion(out, spec, pcs, sym),
         (Printer::Stack | Printer::Wide, _) => return Err(unsupported(conv)),
         _ if e.class == ArgClass::None => out.push(b'%'),
         _ => return Err(type_error(conv)),
     }
     Ok(())
+}
+
+/// `%k` (`pfprint_stack`): a `-` flag turns the width into the frames' indent; otherwise the
+/// frames are not indented and each symbol is padded to the width.
+fn stack_conversion(out: &mut Vec<u8>, spec: &Spec, pcs: &[u64], sym: &dyn Symbolizer) {
+    let (indent, field) = if spec.left {
+        (spec.width, Spec::default())
+    } else {
+        (0, *spec)
+    };
+    out.push(b'\n');
+    for &pc in crate::datum::stack_frames(pcs) {
+        out.resize(out.len() + indent, b' ');
+        match sym.symbolize(pc) {
+            Some(name) => cfmt::string(out, &field, name.as_bytes()),
+            None => {
+                let mut hex = Vec::with_capacity(18);
+                cfmt::hex_addr(&mut hex, pc);
+                cfmt::string(out, &field, &hex);
+            }
+        }
+        out.push(b'\n');
+    }
 }
 
 #[cfg(test)]
