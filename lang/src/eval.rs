@@ -7,7 +7,6 @@ use std::rc::Rc;
 use crate::context::FireContext;
 use crate::ir::{Node, Place, Store, StrCmp, Subr};
 use crate::probes::ProbeInfo;
-use crate::types::IntType;
 
 /// A runtime value: a 64-bit register or a string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -125,11 +124,14 @@ impl<'a> Firing<'a> {
     }
 }
 
-fn fault(kind: FaultKind, addr: u64, pc: u32) -> RtFault {
-    RtFault { kind, addr, pc }
+/// Faults are rare: boxing them keeps the evaluator's results in registers.
+pub(crate) type Flt = Box<RtFault>;
+
+fn fault(kind: FaultKind, addr: u64, pc: u32) -> Flt {
+    Box::new(RtFault { kind, addr, pc })
 }
 
-type R = Result<Val, RtFault>;
+type R = Result<Val, Flt>;
 
 impl Machine {
     /// Fresh variables for a program with this layout; `local_types` give clause-locals' zero values.
@@ -162,7 +164,7 @@ impl Machine {
         self.strtok = Default::default();
     }
 
-    fn keys(&mut self, nodes: &[Node], f: &mut Firing) -> Result<Vec<Key>, RtFault> {
+    fn keys(&mut self, nodes: &[Node], f: &mut Firing) -> Result<Vec<Key>, Flt> {
         nodes.iter().map(|n| self.eval(n, f)).collect()
     }
 
@@ -233,20 +235,14 @@ impl Machine {
     }
 
     /// Reads `n` bytes of guest memory.
-    pub fn read(&self, addr: u64, buf: &mut [u8], f: &mut Firing, pc: u32) -> Result<(), RtFault> {
+    pub fn read(&self, addr: u64, buf: &mut [u8], f: &mut Firing, pc: u32) -> Result<(), Flt> {
         f.ctx
             .read(addr, buf)
             .map_err(|e| fault(FaultKind::BadAddr, e.addr, pc))
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes; a fault on the first byte faults.
-    pub fn read_str(
-        &self,
-        addr: u64,
-        max: usize,
-        f: &mut Firing,
-        pc: u32,
-    ) -> Result<Vec<u8>, RtFault> {
+    pub fn read_str(&self, addr: u64, max: usize, f: &mut Firing, pc: u32) -> Result<Vec<u8>, Flt> {
         let mut out = Vec::new();
         let mut chunk = [0u8; 64];
         while out.len() < max {
@@ -278,13 +274,103 @@ impl Machine {
         Ok(out)
     }
 
-    /// Evaluates an expression.
+    /// Evaluates an expression that yields an integer (the common case, kept in registers).
+    pub fn eval_int(&mut self, n: &Node, f: &mut Firing) -> Result<u64, Flt> {
+        Ok(match n {
+            Node::Const(v) => *v,
+            Node::Arg(i) => f.ctx.arg(usize::from(*i)),
+            Node::Builtin(b) => f.ctx.builtin(*b),
+            Node::ProbeId => u64::from(f.probe.id),
+            Node::Epid => u64::from(f.epid),
+            Node::Get(Place::Local(i)) => self.locals.get(*i as usize).map_or(0, Val::int),
+            Node::Get(Place::Global(i)) => self.globals.get(*i as usize).map_or(0, Val::int),
+            Node::Neg(x) => self.eval_int(x, f)?.wrapping_neg(),
+            Node::BitNot(x) => !self.eval_int(x, f)?,
+            Node::Not(x) => u64::from(self.eval(x, f)?.is_zero()),
+            Node::Bin(op, a, b) => {
+                let x = self.eval_int(a, f)?;
+                let y = self.eval_int(b, f)?;
+                crate::compile::eval_bin(*op, x, y)
+                    .ok_or_else(|| fault(FaultKind::DivZero, 0, 0))?
+            }
+            Node::And(a, b) => u64::from(self.eval_int(a, f)? != 0 && self.eval_int(b, f)? != 0),
+            Node::Or(a, b) => u64::from(self.eval_int(a, f)? != 0 || self.eval_int(b, f)? != 0),
+            Node::LXor(a, b) => {
+                u64::from((self.eval_int(a, f)? != 0) != (self.eval_int(b, f)? != 0))
+            }
+            Node::Cond(c, a, b) => {
+                if self.eval_int(c, f)? != 0 {
+                    self.eval_int(a, f)?
+                } else {
+                    self.eval_int(b, f)?
+                }
+            }
+            Node::Norm(t, x) => t.normalize(self.eval_int(x, f)?),
+            Node::Load { addr, off, ty, pc } => {
+                let a = self.eval_int(addr, f)?.wrapping_add(*off);
+                let mut buf = [0u8; 8];
+                let n = usize::from(ty.size).min(8);
+                self.read(a, &mut buf[..n], f, *pc)?;
+                ty.normalize(u64::from_le_bytes(buf))
+            }
+            Node::LoadBits {
+                addr,
+                unit,
+                shift,
+                width,
+                signed,
+                pc,
+            } => {
+                let a = self.eval_int(addr, f)?;
+                let mut buf = [0u8; 8];
+                let n = usize::from(*unit).min(8);
+                self.read(a, &mut buf[..n], f, *pc)?;
+                let raw = u64::from_le_bytes(buf) >> shift;
+                let w = u32::from(*width).clamp(1, 64);
+                let mask = if w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
+                let v = raw & mask;
+                if *signed && w < 64 && (v >> (w - 1)) & 1 == 1 {
+                    v | !mask
+                } else {
+                    v
+                }
+            }
+            Node::StrCmp(op, a, b) => {
+                let x = self.eval(a, f)?;
+                let y = self.eval(b, f)?;
+                let o = x.bytes().cmp(y.bytes());
+                u64::from(match op {
+                    StrCmp::Eq => o.is_eq(),
+                    StrCmp::Ne => o.is_ne(),
+                    StrCmp::Lt => o.is_lt(),
+                    StrCmp::Le => o.is_le(),
+                    StrCmp::Gt => o.is_gt(),
+                    StrCmp::Ge => o.is_ge(),
+                })
+            }
+            Node::Seq(first, last) => {
+                for n in first {
+                    self.eval(n, f)?;
+                }
+                self.eval_int(last, f)?
+            }
+            Node::Subr(Subr::Swap16, a) if a.len() == 1 => {
+                lang_output::subr::ntohs(self.eval_int(&a[0], f)?)
+            }
+            Node::Subr(Subr::Swap32, a) if a.len() == 1 => {
+                lang_output::subr::ntohl(self.eval_int(&a[0], f)?)
+            }
+            Node::Subr(Subr::Swap64, a) if a.len() == 1 => {
+                lang_output::subr::ntohll(self.eval_int(&a[0], f)?)
+            }
+            n => self.eval(n, f)?.int(),
+        })
+    }
+
+    /// Evaluates an expression of any type.
     pub fn eval(&mut self, n: &Node, f: &mut Firing) -> R {
         Ok(match n {
-            Node::Const(v) => Val::I(*v),
             Node::Str(s) => Val::S(s.clone()),
-            Node::Arg(i) => Val::I(f.ctx.arg(usize::from(*i))),
-            Node::Builtin(b) => Val::I(f.ctx.builtin(*b)),
             Node::Execname => Val::S(Rc::from(f.ctx.execname())),
             Node::ProbeName(i) => {
                 let p = f.probe;
@@ -296,8 +382,6 @@ impl Machine {
                 };
                 Val::S(Rc::from(s.as_bytes()))
             }
-            Node::ProbeId => Val::I(u64::from(f.probe.id)),
-            Node::Epid => Val::I(u64::from(f.epid)),
             Node::Get(p) => self.get(p, f)?,
             Node::Set(p, store, v) => {
                 let v = self.eval(v, f)?;
@@ -311,109 +395,43 @@ impl Machine {
                 post,
             } => {
                 let old = self.get(place, f)?.int();
-                let r = self.eval(rhs, f)?.int();
-                let new =
-                    crate::compile::eval_bin(*op, old, r).ok_or(fault(FaultKind::DivZero, 0, 0))?;
+                let r = self.eval_int(rhs, f)?;
+                let new = crate::compile::eval_bin(*op, old, r)
+                    .ok_or_else(|| fault(FaultKind::DivZero, 0, 0))?;
                 let stored = self.set(place, *store, Val::I(new), f)?;
                 if *post {
-                    let t = match store {
-                        Store::Int(t) => *t,
-                        Store::Str => IntType::LONG,
-                    };
-                    Val::I(t.normalize(old))
+                    Val::I(old)
                 } else {
                     stored
                 }
             }
-            Node::Neg(x) => Val::I(self.eval(x, f)?.int().wrapping_neg()),
-            Node::BitNot(x) => Val::I(!self.eval(x, f)?.int()),
             Node::Not(x) => Val::I(u64::from(self.eval(x, f)?.is_zero())),
-            Node::Bin(op, a, b) => {
-                let x = self.eval(a, f)?.int();
-                let y = self.eval(b, f)?.int();
-                match crate::compile::eval_bin(*op, x, y) {
-                    Some(v) => Val::I(v),
-                    None => return Err(fault(FaultKind::DivZero, 0, 0)),
-                }
-            }
-            Node::StrCmp(op, a, b) => {
-                let x = self.eval(a, f)?;
-                let y = self.eval(b, f)?;
-                let o = x.bytes().cmp(y.bytes());
-                let r = match op {
-                    StrCmp::Eq => o.is_eq(),
-                    StrCmp::Ne => o.is_ne(),
-                    StrCmp::Lt => o.is_lt(),
-                    StrCmp::Le => o.is_le(),
-                    StrCmp::Gt => o.is_gt(),
-                    StrCmp::Ge => o.is_ge(),
-                };
-                Val::I(u64::from(r))
-            }
-            Node::And(a, b) => Val::I(u64::from(
-                !self.eval(a, f)?.is_zero() && !self.eval(b, f)?.is_zero(),
-            )),
-            Node::Or(a, b) => Val::I(u64::from(
-                !self.eval(a, f)?.is_zero() || !self.eval(b, f)?.is_zero(),
-            )),
-            Node::LXor(a, b) => Val::I(u64::from(
-                self.eval(a, f)?.is_zero() != self.eval(b, f)?.is_zero(),
-            )),
             Node::Cond(c, a, b) => {
-                if self.eval(c, f)?.is_zero() {
-                    self.eval(b, f)?
-                } else {
+                if self.eval_int(c, f)? != 0 {
                     self.eval(a, f)?
-                }
-            }
-            Node::Norm(t, x) => Val::I(t.normalize(self.eval(x, f)?.int())),
-            Node::Load { addr, ty, pc } => {
-                let a = self.eval(addr, f)?.int();
-                let mut buf = [0u8; 8];
-                let n = usize::from(ty.size).min(8);
-                self.read(a, &mut buf[..n], f, *pc)?;
-                Val::I(ty.normalize(u64::from_le_bytes(buf)))
-            }
-            Node::LoadBits {
-                addr,
-                unit,
-                shift,
-                width,
-                signed,
-                pc,
-            } => {
-                let a = self.eval(addr, f)?.int();
-                let mut buf = [0u8; 8];
-                let n = usize::from(*unit).min(8);
-                self.read(a, &mut buf[..n], f, *pc)?;
-                let raw = u64::from_le_bytes(buf) >> shift;
-                let w = u32::from(*width).min(64);
-                let mask = if w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
-                let v = raw & mask;
-                let v = if *signed && w < 64 && (v >> (w - 1)) & 1 == 1 {
-                    v | !mask
                 } else {
-                    v
-                };
-                Val::I(v)
+                    self.eval(b, f)?
+                }
             }
             Node::LoadStr { addr, max, pc } => {
-                let a = self.eval(addr, f)?.int();
+                let a = self.eval_int(addr, f)?;
                 let s = self.read_str(a, *max as usize, f, *pc)?;
                 Val::S(Rc::from(s))
             }
             Node::ReadBytes { addr, len, pc } => {
-                let a = self.eval(addr, f)?.int();
+                let a = self.eval_int(addr, f)?;
                 let mut buf = vec![0u8; *len as usize];
                 self.read(a, &mut buf, f, *pc)?;
                 Val::S(Rc::from(buf))
             }
             Node::Subr(s, args) => {
-                let mut vals = Vec::with_capacity(args.len());
-                for a in args {
-                    vals.push(self.eval(a, f)?);
+                // Subroutines take at most three arguments: no allocation per call.
+                let mut vals = [Val::I(0), Val::I(0), Val::I(0)];
+                let n = args.len().min(vals.len());
+                for (slot, a) in vals.iter_mut().zip(args) {
+                    *slot = self.eval(a, f)?;
                 }
-                self.subr(*s, &vals, f)?
+                self.subr(*s, &vals[..n], f)?
             }
             Node::Seq(first, last) => {
                 for n in first {
@@ -422,9 +440,10 @@ impl Machine {
                 self.eval(last, f)?
             }
             Node::IntToStr(x) => {
-                let v = self.eval(x, f)?.int() as i64;
+                let v = self.eval_int(x, f)? as i64;
                 Val::S(Rc::from(v.to_string().into_bytes()))
             }
+            n => Val::I(self.eval_int(n, f)?),
         })
     }
 

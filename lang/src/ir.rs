@@ -194,9 +194,10 @@ pub enum Node {
     Cond(Box<Node>, Box<Node>, Box<Node>),
     /// Truncates/extends to an integer type.
     Norm(IntType, Box<Node>),
-    /// Loads an integer from guest memory.
+    /// Loads an integer from guest memory at `addr + off` (member offsets folded in).
     Load {
         addr: Box<Node>,
+        off: u64,
         ty: IntType,
         pc: u32,
     },

@@ -17,6 +17,7 @@ pub mod error;
 mod eval;
 pub mod ir;
 pub mod lexer;
+pub mod mock;
 pub mod options;
 pub mod parser;
 pub mod probes;

@@ -2,12 +2,13 @@
 //! actions, records), runtime errors and the ERROR probe, exit(), and the end-of-run sequence.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use lang_output::{AggFunc, AggPrintOptions, Aggregation, Datum, IntVal, SortOrder};
 
 use crate::compile::{Action, ArgKind};
 use crate::context::{FireContext, OutputSink};
-use crate::eval::{Firing, Machine, RtFault, Val};
+use crate::eval::{Firing, Flt, Machine, RtFault, Val};
 use crate::ir::Node;
 use crate::options::Options;
 use crate::probes::{Builtin, ProbeInfo, ProbeKind, END_ID, ERROR_ID};
@@ -74,10 +75,10 @@ pub enum Flow {
 /// A compiled D program with its variables and aggregations.
 pub struct Program {
     clauses: Vec<CClause>,
-    by_probe: HashMap<u32, Vec<(usize, u32)>>,
+    /// Per probe: its description and (clause, epid) list, shared so a firing clones no data.
+    by_probe: HashMap<u32, ProbeClauses, ProbeIdHash>,
     enabled: Vec<EnabledProbe>,
     matches: Vec<DescriptionMatch>,
-    probes: HashMap<u32, ProbeInfo>,
     aggs: Vec<Aggregation>,
     machine: Machine,
     opts: Options,
@@ -107,14 +108,6 @@ struct CtxSymbols<'a>(&'a dyn FireContext);
 impl lang_output::Symbolizer for CtxSymbols<'_> {
     fn symbolize(&self, addr: u64) -> Option<String> {
         self.0.symbolize(addr)
-    }
-}
-
-/// A value as output sees it.
-fn datum(v: &Val, kind: ArgKind) -> Datum {
-    match (kind, v) {
-        (ArgKind::Str, v) => Datum::Str(v.bytes().to_vec()),
-        (ArgKind::Int(t), v) => Datum::Int(IntVal::new(v.int(), t.size, t.signed)),
     }
 }
 
@@ -170,7 +163,13 @@ impl Program {
                 by_probe.entry(p).or_default().push((ci, epid));
             }
         }
-        let probes = all_probes.into_iter().map(|p| (p.id, p)).collect();
+        let by_probe = by_probe
+            .into_iter()
+            .filter_map(|(id, list)| {
+                let info = all_probes.iter().find(|p| p.id == id)?;
+                Some((id, (Rc::new(info.clone()), Rc::from(list))))
+            })
+            .collect();
         let aggs = aggs
             .iter()
             .enumerate()
@@ -188,7 +187,6 @@ impl Program {
             by_probe,
             enabled,
             matches,
-            probes,
             aggs,
             machine,
             opts,
@@ -278,14 +276,11 @@ impl Program {
     }
 
     fn fire_clauses(&mut self, probe_id: u32, ctx: &mut dyn FireContext, out: &mut dyn OutputSink) {
-        let Some(list) = self.by_probe.get(&probe_id).cloned() else {
-            return;
-        };
-        let Some(probe) = self.probes.get(&probe_id).cloned() else {
+        let Some((probe, list)) = self.by_probe.get(&probe_id).cloned() else {
             return;
         };
         self.machine.reset_locals();
-        for (ci, epid) in list {
+        for &(ci, epid) in list.iter() {
             // exit() stops the remaining clauses of this firing too, except END's.
             if self.exit.is_some() && probe_id != END_ID {
                 break;
@@ -368,7 +363,7 @@ impl Program {
             let v = self
                 .machine
                 .eval(p, &mut f)
-                .map_err(|e| (e, Site::Predicate))?;
+                .map_err(|e| (*e, Site::Predicate))?;
             if v.int() == 0 {
                 return Ok(());
             }
@@ -392,7 +387,7 @@ impl Program {
         let mut result = Ok(());
         for (i, a) in clauses[ci].actions.iter().enumerate() {
             if let Err(e) = self.act(a, &mut f) {
-                result = Err((e, Site::Action(i)));
+                result = Err((*e, Site::Action(i)));
                 break;
             }
         }
@@ -404,7 +399,7 @@ impl Program {
         Ok(())
     }
 
-    fn act(&mut self, a: &Action, f: &mut Firing) -> Result<(), RtFault> {
+    fn act(&mut self, a: &Action, f: &mut Firing) -> Result<(), Flt> {
         match a {
             Action::Eval(n) => {
                 self.machine.eval(n, f)?;
@@ -412,23 +407,23 @@ impl Program {
             Action::Printf { fmt, args } => {
                 self.datums.clear();
                 for (n, k) in args {
-                    let v = self.machine.eval(n, f)?;
-                    self.datums.push(datum(&v, *k));
+                    let d = self.machine.datum(n, *k, f)?;
+                    self.datums.push(d);
                 }
                 let sym = CtxSymbols(&*f.ctx);
                 let _ = fmt.render(&self.datums, &sym, &mut self.buf);
             }
             Action::Trace(n, k) => {
-                let v = self.machine.eval(n, f)?;
+                let d = self.machine.datum(n, *k, f)?;
                 let opts = lang_output::RecordOptions {
                     quiet: self.opts.quiet,
                     strsize: self.opts.strsize as usize,
                     rawbytes: self.opts.rawbytes,
                 };
-                lang_output::trace_datum_with(&datum(&v, *k), &opts, &mut self.buf);
+                lang_output::trace_datum_with(&d, &opts, &mut self.buf);
             }
             Action::Tracemem { addr, len, pc } => {
-                let a = self.machine.eval(addr, f)?.int();
+                let a = self.machine.eval_int(addr, f)?;
                 let mut bytes = vec![0u8; *len as usize];
                 self.machine.read(a, &mut bytes, f, *pc)?;
                 lang_output::tracemem(&bytes, &mut self.buf);
@@ -455,15 +450,15 @@ impl Program {
             } => {
                 self.datums.clear();
                 for (n, k) in keys {
-                    let v = self.machine.eval(n, f)?;
-                    self.datums.push(datum(&v, *k));
+                    let d = self.machine.datum(n, *k, f)?;
+                    self.datums.push(d);
                 }
                 let value = match value {
-                    Some(n) => self.machine.eval(n, f)?.int() as i64,
+                    Some(n) => self.machine.eval_int(n, f)? as i64,
                     None => 0,
                 };
                 let incr = match incr {
-                    Some(n) => self.machine.eval(n, f)?.int() as i64,
+                    Some(n) => self.machine.eval_int(n, f)? as i64,
                     None => 1,
                 };
                 if let Some(a) = self.aggs.get_mut(*agg as usize) {
@@ -471,7 +466,7 @@ impl Program {
                 }
             }
             Action::Exit(n) => {
-                let v = self.machine.eval(n, f)?.int();
+                let v = self.machine.eval_int(n, f)?;
                 self.exit = Some(v as i32);
             }
             Action::Clear(a) => {
@@ -481,7 +476,7 @@ impl Program {
             }
             Action::Trunc(a, n) => {
                 let keep = match n {
-                    Some(n) => Some(self.machine.eval(n, f)?.int() as i64),
+                    Some(n) => Some(self.machine.eval_int(n, f)? as i64),
                     None => None,
                 };
                 if let Some(a) = self.aggs.get_mut(*a as usize) {
@@ -489,14 +484,14 @@ impl Program {
                 }
             }
             Action::Normalize(a, n) => {
-                let v = self.machine.eval(n, f)?.int();
+                let v = self.machine.eval_int(n, f)?;
                 if let Some(a) = self.aggs.get_mut(*a as usize) {
                     if a.normalize(v).is_err() {
-                        return Err(RtFault {
+                        return Err(Box::new(RtFault {
                             kind: crate::eval::FaultKind::DivZero,
                             addr: 0,
                             pc: 0,
-                        });
+                        }));
                     }
                 }
             }
@@ -554,3 +549,39 @@ impl Program {
 fn stack_line_format() -> Option<lang_output::Format> {
     lang_output::Format::parse("              %a\n").ok()
 }
+
+impl Machine {
+    /// Evaluates a value for output: an integer record of its type's size, or a string.
+    fn datum(&mut self, n: &Node, kind: ArgKind, f: &mut Firing) -> Result<Datum, Flt> {
+        Ok(match kind {
+            ArgKind::Int(t) => Datum::Int(IntVal::new(self.eval_int(n, f)?, t.size, t.signed)),
+            ArgKind::Str => match self.eval(n, f)? {
+                Val::S(s) => Datum::Str(s.to_vec()),
+                Val::I(_) => Datum::Str(Vec::new()),
+            },
+        })
+    }
+}
+
+/// Probe ids are small distinct integers: hashing them needs no SipHash.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type ProbeIdHash = std::hash::BuildHasherDefault<IdHasher>;
+
+/// A probe's description and its (clause index, enabled probe id) list.
+type ProbeClauses = (Rc<ProbeInfo>, Rc<[(usize, u32)]>);

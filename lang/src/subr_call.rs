@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use lang_output::subr::{self as sub, SubrError};
 
-use crate::eval::{FaultKind, Firing, Machine, RtFault, Val};
+use crate::eval::{FaultKind, Firing, Flt, Machine, RtFault, Val};
 use crate::ir::Subr;
 
 fn s(v: Vec<u8>) -> Val {
@@ -17,22 +17,22 @@ fn opt(v: Option<Vec<u8>>) -> Val {
     v.map_or(Val::I(0), s)
 }
 
-fn fault(e: SubrError) -> RtFault {
+fn fault(e: SubrError) -> Flt {
     let kind = match e {
         SubrError::IllegalOperation => FaultKind::IllOp,
         SubrError::OutOfScratch => FaultKind::NoScratch,
         SubrError::NullAddress => FaultKind::BadAddr,
     };
-    RtFault {
+    Box::new(RtFault {
         kind,
         addr: 0,
         pc: 0,
-    }
+    })
 }
 
 impl Machine {
     /// Runs one subroutine over evaluated arguments.
-    pub(crate) fn subr(&mut self, call: Subr, a: &[Val], f: &mut Firing) -> Result<Val, RtFault> {
+    pub(crate) fn subr(&mut self, call: Subr, a: &[Val], f: &mut Firing) -> Result<Val, Flt> {
         let int = |i: usize| a.get(i).map_or(0, Val::int);
         let opt_int = |i: usize| a.get(i).map(|v| v.int() as i64);
         let bytes = |i: usize| a.get(i).map_or(&b""[..], Val::bytes);

@@ -217,11 +217,6 @@ impl Compiler<'_> {
                     .collect::<CResult<Vec<_>>>()?;
                 if let Some(f) = &fmt {
                     self.check_printa(f, &aggs, pos)?;
-                } else if aggs.len() > 1 {
-                    return Err(err_at(
-                        pos,
-                        "printa( ) of several aggregations requires a format string",
-                    ));
                 }
                 Ok(Action::Printa { fmt, aggs })
             }

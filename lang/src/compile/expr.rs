@@ -119,7 +119,10 @@ impl Compiler<'_> {
                                 signed: it.signed,
                                 pc,
                             },
-                            None => Node::Load { addr: Box::new(addr), ty: it, pc },
+                            None => {
+                                let (addr, off) = split_offset(addr);
+                                Node::Load { addr: Box::new(addr), off, ty: it, pc }
+                            }
                         };
                         Ok((node, ty))
                     }
@@ -313,8 +316,8 @@ impl Compiler<'_> {
     }
 
     fn ident(&mut self, name: &str, pos: Pos) -> CResult<CE> {
-        if let Some((_, slot, t)) = self.params.iter().rev().find(|p| p.0 == name) {
-            return Ok(CE::Val(Node::Get(Place::Local(*slot)), t.clone()));
+        if let Some((_, n, t)) = self.params.iter().rev().find(|p| p.0 == name) {
+            return Ok(CE::Val(n.clone(), t.clone()));
         }
         if let Some(i) = name
             .strip_prefix("arg")
@@ -410,10 +413,10 @@ impl Compiler<'_> {
         let mut scope = Vec::new();
         for (a, (pt, pn)) in args.iter().zip(&inl.params) {
             let (n, at) = self.rvalue(a)?;
-            let slot = self.temp_slot();
             let n = self.convert(n, &at, pt, a.pos)?;
-            binds.push(Node::Set(Place::Local(slot), store_of(pt), Box::new(n)));
-            scope.push((pn.clone(), slot, pt.clone()));
+            let (bind, use_) = self.bind_param(n, pt);
+            binds.extend(bind);
+            scope.push((pn.clone(), use_, pt.clone()));
         }
         let saved = std::mem::replace(&mut self.params, scope);
         self.inline_depth += 1;
@@ -738,18 +741,40 @@ impl Compiler<'_> {
         let (Some(body), Some(m)) = (tr.members.get(name), rec.member(name)) else {
             return Err(self.no_member(&tr.out, name, pos));
         };
-        let slot = self.temp_slot();
+        let (bind, use_) = self.bind_param(input, &tr.input);
         let saved = std::mem::replace(
             &mut self.params,
-            vec![(tr.param.clone(), slot, tr.input.clone())],
+            vec![(tr.param.clone(), use_, tr.input.clone())],
         );
         let r = self.rvalue(body);
         self.params = saved;
         let (n, t) =
             r.map_err(|e| err_at(pos, format!("in translator member {name}: {}", e.message)))?;
         let n = self.convert(n, &t, &m.ty, pos)?;
-        let bind = Node::Set(Place::Local(slot), store_of(&tr.input), Box::new(input));
-        Ok(CE::Val(Node::Seq(vec![bind], Box::new(n)), m.ty))
+        let n = match bind {
+            Some(b) => Node::Seq(vec![b], Box::new(n)),
+            None => n,
+        };
+        Ok(CE::Val(n, m.ty))
+    }
+
+    /// Binds an inline or translator parameter: cheap, pure values (arguments, constants,
+    /// variables) are substituted where the parameter is used; others are evaluated once into a
+    /// hidden local. Returns the binding node (if any) and what a use of the parameter becomes.
+    fn bind_param(&mut self, n: Node, ty: &Type) -> (Option<Node>, Node) {
+        match n {
+            Node::Const(_)
+            | Node::Arg(_)
+            | Node::Str(_)
+            | Node::Get(Place::Global(_) | Place::Local(_)) => (None, n),
+            n => {
+                let slot = self.temp_slot();
+                (
+                    Some(Node::Set(Place::Local(slot), store_of(ty), Box::new(n))),
+                    Node::Get(Place::Local(slot)),
+                )
+            }
+        }
     }
 
     fn unary(&mut self, op: UnOp, x: &Expr, pos: Pos) -> CResult<CE> {
@@ -1389,5 +1414,16 @@ fn fit_constant(v: u64, t: IntType) -> IntType {
         IntType::LONG
     } else {
         IntType::ULONG
+    }
+}
+
+/// Splits `base + constant` so a load can add the member offset itself (one node less per member).
+fn split_offset(addr: Node) -> (Node, u64) {
+    match addr {
+        Node::Bin(BinI::Add, base, off) => match *off {
+            Node::Const(c) => (*base, c),
+            off => (Node::Bin(BinI::Add, base, Box::new(off)), 0),
+        },
+        addr => (addr, 0),
     }
 }

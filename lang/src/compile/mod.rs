@@ -85,8 +85,8 @@ pub(crate) struct Compiler<'a> {
     pub n_threads: u32,
     pub aggs: Vec<AggInfo>,
     pub agg_names: HashMap<String, u32>,
-    /// Parameter bindings for inline and translator bodies (name -> hidden local slot, type).
-    pub params: Vec<(String, u32, Type)>,
+    /// Parameter bindings for inline and translator bodies: name, what a use becomes, type.
+    pub params: Vec<(String, Node, Type)>,
     /// The probes the clause being compiled matched (for args[] types).
     pub clause_probes: Vec<ProbeInfo>,
     /// First pass: learn variable types, ignore errors.
