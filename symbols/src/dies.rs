@@ -40,6 +40,8 @@ pub(crate) struct Die {
     pub(crate) code: Option<(u64, u64)>,
     /// DW_AT_abstract_origin or DW_AT_specification.
     pub(crate) origin: Option<u64>,
+    /// DW_AT_signature of a declaration: where its type unit defines it.
+    pub(crate) signature: Option<u64>,
     pub(crate) is_inline_copy: bool,
     /// Address from a DW_OP_addr/DW_OP_addrx location.
     pub(crate) address: Option<u64>,
@@ -68,6 +70,7 @@ impl Default for Die {
             const_value: None,
             code: None,
             origin: None,
+            signature: None,
             is_inline_copy: false,
             address: None,
             address_size: 8,
@@ -148,7 +151,7 @@ impl DwarfCtx {
                 gimli::DW_AT_name => {
                     die.name = Some(self.dwarf.attr_string(unit, value).map_err(&err)?.slice())
                 }
-                gimli::DW_AT_type => die.ty = reference(base, &value),
+                gimli::DW_AT_type => die.ty = self.reference(base, &value),
                 gimli::DW_AT_byte_size => die.byte_size = value.udata_value(),
                 gimli::DW_AT_bit_size => die.bit_size = value.udata_value(),
                 gimli::DW_AT_bit_offset => die.bit_offset = signed(&value),
@@ -180,10 +183,13 @@ impl DwarfCtx {
                     }
                 }
                 gimli::DW_AT_abstract_origin => {
-                    die.origin = reference(base, &value);
+                    die.origin = self.reference(base, &value);
                     die.is_inline_copy = true;
                 }
-                gimli::DW_AT_specification => die.origin = die.origin.or(reference(base, &value)),
+                gimli::DW_AT_specification => {
+                    die.origin = die.origin.or(self.reference(base, &value))
+                }
+                gimli::DW_AT_signature => die.signature = self.reference(base, &value),
                 gimli::DW_AT_location => die.address = self.static_address(unit, &value),
                 _ => {}
             }
@@ -212,12 +218,15 @@ impl DwarfCtx {
     }
 }
 
-/// A type or DIE reference as a `.debug_info` offset.
-fn reference(unit_base: u64, value: &AttributeValue<Slice>) -> Option<u64> {
-    match value {
-        AttributeValue::UnitRef(o) => Some(unit_base + o.0 as u64),
-        AttributeValue::DebugInfoRef(o) => Some(o.0 as u64),
-        _ => None,
+impl DwarfCtx {
+    /// A type or DIE reference as a global offset (see [`crate::units`]).
+    fn reference(&self, unit_base: u64, value: &AttributeValue<Slice>) -> Option<u64> {
+        match value {
+            AttributeValue::UnitRef(o) => Some(unit_base + o.0 as u64),
+            AttributeValue::DebugInfoRef(o) => Some(o.0 as u64),
+            AttributeValue::DebugTypesRef(sig) => self.units.signature(sig.0),
+            _ => None,
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 use crate::basename::canonical_base_name;
 use crate::error::Result;
 use crate::sections::Slice;
-use crate::units::{dwarf_err, light_unit, offset_of, Units};
+use crate::units::{dwarf_err, light_unit, Units};
 use gimli::{
     AttributeSpecification, AttributeValue, DebugInfoOffset, DwAt, Dwarf, EntriesRaw, Unit,
     UnitOffset,
@@ -132,14 +132,14 @@ impl NameIndex {
             .into_par_iter()
             .map(|range| {
                 let mut part = Partial::default();
-                let chunk_start = offset_of(units.header(range.start)).0;
+                let chunk_start = units.start(range.start) as usize;
                 for i in range {
                     scan_unit(dwarf, units, i, path, &mut part)?;
                     // Give back what this chunk has read so far. The start reaches back before
                     // the chunk because a fault maps the whole (large) page-cache folio around
                     // it, pages of the units before included.
                     let header = units.header(i);
-                    let end = offset_of(header).0 + header.length_including_self();
+                    let end = units.start(i) as usize + header.length_including_self();
                     let from = chunk_start.saturating_sub(FOLIO_REACH);
                     if let Some(bytes) = info.get(from..end) {
                         release(bytes);
@@ -307,13 +307,7 @@ fn scan_unit(
     part: &mut Partial,
 ) -> Result<()> {
     let header = *units.header(i);
-    if !matches!(
-        header.type_(),
-        gimli::UnitType::Compilation | gimli::UnitType::Partial
-    ) {
-        return Ok(());
-    }
-    let unit_start = offset_of(&header).0 as u64;
+    let unit_start = units.start(i);
     let err = dwarf_err(path, unit_start);
     // The scan parses its own unit and drops it: caching thousands of abbreviation tables
     // would cost more memory than re-parsing the few units that lookups land in.

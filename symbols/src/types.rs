@@ -202,6 +202,10 @@ impl TypeDecoder<'_> {
     }
 
     fn definition_of(&self, die: &Die) -> Option<u64> {
+        // A type-unit skeleton (gcc's carries only DW_AT_signature) names its definition.
+        if die.signature.is_some() {
+            return die.signature;
+        }
         if !die.declaration {
             return None;
         }
@@ -222,7 +226,10 @@ impl TypeDecoder<'_> {
         if t.is_void() || t.pointers() > 0 || t.dims_skipped() > 0 {
             return Ok(None);
         }
-        let die = self.ctx.die(t.die())?;
+        let mut die = self.ctx.die(t.die())?;
+        if let Some(sig) = die.signature {
+            die = self.ctx.die(sig)?;
+        }
         Ok(match die.tag {
             gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type => {
                 Some(("struct", die.name_str()))

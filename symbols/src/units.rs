@@ -1,5 +1,8 @@
-//! The table of compile units: found by walking unit headers at open, each parsed (abbreviations
-//! and base offsets, not the line program) the first time a lookup lands in it.
+//! The table of units: found by walking unit headers at open, each parsed (abbreviations and
+//! base offsets, not the line program) the first time a lookup lands in it.
+//!
+//! Offsets are "global": a `.debug_info` offset as is, and a DWARF 4 `.debug_types` offset
+//! placed after the end of `.debug_info`, so one number names any DIE.
 
 use crate::error::{Error, Result};
 use crate::sections::Slice;
@@ -7,11 +10,14 @@ use gimli::{AttributeValue, DebugInfoOffset, Dwarf, Unit, UnitHeader, UnitOffset
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-/// Every unit header of `.debug_info`, sorted by offset, with lazily parsed units.
+/// Every unit header of `.debug_info` and `.debug_types`, sorted by global offset, with lazily
+/// parsed units.
 pub(crate) struct Units {
     headers: Vec<UnitHeader<Slice>>,
     starts: Vec<usize>,
     parsed: Vec<OnceLock<Arc<Unit<Slice>>>>,
+    /// Type unit signature -> global offset of the type DIE it defines (DW_FORM_ref_sig8).
+    signatures: rustc_hash::FxHashMap<u64, u64>,
 }
 
 /// Turns a gimli error into this crate's, naming the file and where.
@@ -44,13 +50,45 @@ impl Units {
             headers.push(header);
         }
         release(info);
-        let starts = headers.iter().map(|h| offset_of(h).0).collect();
+        let mut types = dwarf.type_units();
+        while let Some(header) = types.next().map_err(dwarf_err(path, 0))? {
+            headers.push(header);
+        }
+        let starts: Vec<usize> = headers
+            .iter()
+            .map(|h| global_start(h, info.len()))
+            .collect();
+        let mut signatures = rustc_hash::FxHashMap::default();
+        for (h, start) in headers.iter().zip(&starts) {
+            if let gimli::UnitType::Type {
+                type_signature,
+                type_offset,
+            }
+            | gimli::UnitType::SplitType {
+                type_signature,
+                type_offset,
+            } = h.type_()
+            {
+                signatures.insert(type_signature.0, (start + type_offset.0) as u64);
+            }
+        }
         let parsed = headers.iter().map(|_| OnceLock::new()).collect();
         Ok(Units {
             headers,
             starts,
             parsed,
+            signatures,
         })
+    }
+
+    /// Global offset of the DIE a type unit signature names.
+    pub(crate) fn signature(&self, sig: u64) -> Option<u64> {
+        self.signatures.get(&sig).copied()
+    }
+
+    /// Global offset of unit `i`.
+    pub(crate) fn start(&self, i: usize) -> u64 {
+        self.starts[i] as u64
     }
 
     /// Number of units.
@@ -107,11 +145,19 @@ impl Units {
     }
 }
 
-/// Offset of a unit in `.debug_info`.
+/// Offset of a unit in `.debug_info` (0 for a `.debug_types` unit).
 pub(crate) fn offset_of(h: &UnitHeader<Slice>) -> DebugInfoOffset {
     h.offset()
         .as_debug_info_offset()
         .unwrap_or(DebugInfoOffset(0))
+}
+
+/// Global offset of a unit: `.debug_types` units come after the `info_len` bytes of `.debug_info`.
+fn global_start(h: &UnitHeader<Slice>, info_len: usize) -> usize {
+    match h.offset() {
+        gimli::UnitSectionOffset::DebugInfoOffset(o) => o.0,
+        gimli::UnitSectionOffset::DebugTypesOffset(o) => info_len + o.0,
+    }
 }
 
 /// A gimli `Unit` without its line program: the index and type lookups never need line
@@ -121,8 +167,7 @@ pub(crate) fn light_unit(
     header: UnitHeader<Slice>,
     path: &Path,
 ) -> Result<Unit<Slice>> {
-    let at = offset_of(&header).0 as u64;
-    let err = dwarf_err(path, at);
+    let err = dwarf_err(path, offset_of(&header).0 as u64);
     let abbreviations = dwarf.abbreviations(&header).map_err(&err)?;
     let encoding = header.encoding();
     let file_type = gimli::DwarfFileType::Main;

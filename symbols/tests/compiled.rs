@@ -134,6 +134,27 @@ fn gcc_dwarf5() {
     }
 }
 
+/// Types in DWARF 4 .debug_types units, referenced by signature (DW_FORM_ref_sig8).
+#[test]
+fn gcc_dwarf4_type_units() {
+    if let Some((_d, image, _)) = flavour("gcc", &["-gdwarf-4", "-fdebug-types-section"]) {
+        let sections = image.sections().expect("sections");
+        assert!(
+            sections.iter().any(|s| s.name == ".debug_types"),
+            "{sections:?}"
+        );
+        check_details(&image, true);
+    }
+}
+
+/// Types in DWARF 5 type units inside .debug_info.
+#[test]
+fn gcc_dwarf5_type_units() {
+    if let Some((_d, image, _)) = flavour("gcc", &["-gdwarf-5", "-fdebug-types-section"]) {
+        check_details(&image, true);
+    }
+}
+
 #[test]
 fn gcc_compressed_shf_compressed() {
     if let Some((_d, image, _)) = flavour("gcc", &["-gdwarf-4", "-gz=zlib"]) {
