@@ -235,26 +235,41 @@ peer_tcp_input(struct ip *ip, struct tcphdr *th, int tlen)
 	}
 }
 
+#define NTP_LEN 48
+
+/* An NTP server's answer: ports swapped, a 48-byte mode-4 packet. */
 static void
-peer_udp_reply4(struct ip *ip, struct udphdr *uh)
+peer_udp_fill(struct udphdr *ruh, const struct udphdr *uh)
 {
-	int dlen = 48, tl = sizeof(struct udphdr) + dlen, i;
+	u_char *d = (u_char *)(ruh + 1);
+	int i;
+
+	ruh->uh_sport = uh->uh_dport;
+	ruh->uh_dport = uh->uh_sport;
+	ruh->uh_ulen = htons((u_short)(sizeof(*ruh) + NTP_LEN));
+	ruh->uh_sum = 0;
+	for (i = 0; i < NTP_LEN; i++)
+		d[i] = (u_char)(i == 0 ? 0x24 : i == 1 ? 2 : i);
+}
+
+/* A zero UDP checksum means "none": send 0xffff instead. */
+static u_short
+udp_sum_field(u_short sum)
+{
+	return (htons(sum == 0 ? 0xffff : sum));
+}
+
+static void
+peer_udp_reply4(struct udphdr *uh)
+{
+	int tl = sizeof(struct udphdr) + NTP_LEN;
 	struct mbuf *m = peer_pkt4(IPPROTO_UDP, tl);
 	struct ip *rip = mtod(m, struct ip *);
 	struct udphdr *ruh = (struct udphdr *)(rip + 1);
-	u_char *d = (u_char *)(ruh + 1);
 
-	(void)ip;
-	ruh->uh_sport = uh->uh_dport;
-	ruh->uh_dport = uh->uh_sport;
-	ruh->uh_ulen = htons((u_short)tl);
-	ruh->uh_sum = 0;
-	for (i = 0; i < dlen; i++)
-		d[i] = (u_char)(i == 0 ? 0x24 : i == 1 ? 2 : i);
-	ruh->uh_sum = htons(in_cksum_buf(ruh, tl, in_pseudo_sum(
+	peer_udp_fill(ruh, uh);
+	ruh->uh_sum = udp_sum_field(in_cksum_buf(ruh, tl, in_pseudo_sum(
 	    rip->ip_src.s_addr, rip->ip_dst.s_addr, IPPROTO_UDP, tl)));
-	if (ruh->uh_sum == 0)
-		ruh->uh_sum = 0xffff;
 	peer_deliver(m);
 }
 
@@ -264,8 +279,7 @@ peer_udp_reply6(struct ip6_hdr *ip6, struct udphdr *uh)
 	struct mbuf *m = m_gethdr(0, MT_DATA);
 	struct ip6_hdr *rip6 = mtod(m, struct ip6_hdr *);
 	struct udphdr *ruh = (struct udphdr *)(rip6 + 1);
-	u_char *d = (u_char *)(ruh + 1);
-	int dlen = 48, tl = sizeof(struct udphdr) + dlen, i;
+	int tl = sizeof(struct udphdr) + NTP_LEN;
 
 	bzero(rip6, sizeof(*rip6));
 	rip6->ip6_flow = htonl(0x60000000);
@@ -274,16 +288,9 @@ peer_udp_reply6(struct ip6_hdr *ip6, struct udphdr *uh)
 	rip6->ip6_hlim = IPV6_DEFHLIM;
 	rip6->ip6_src = ip6->ip6_dst;
 	rip6->ip6_dst = ip6->ip6_src;
-	ruh->uh_sport = uh->uh_dport;
-	ruh->uh_dport = uh->uh_sport;
-	ruh->uh_ulen = htons((u_short)tl);
-	ruh->uh_sum = 0;
-	for (i = 0; i < dlen; i++)
-		d[i] = (u_char)(i == 0 ? 0x24 : i == 1 ? 2 : i);
-	ruh->uh_sum = htons(in_cksum_buf(ruh, tl, in6_pseudo_sum(
+	peer_udp_fill(ruh, uh);
+	ruh->uh_sum = udp_sum_field(in_cksum_buf(ruh, tl, in6_pseudo_sum(
 	    &rip6->ip6_src, &rip6->ip6_dst, IPPROTO_UDP, tl)));
-	if (ruh->uh_sum == 0)
-		ruh->uh_sum = 0xffff;
 	m->m_len = sizeof(*rip6) + tl;
 	peer_deliver(m);
 }
@@ -320,7 +327,7 @@ peer_wire_input(struct mbuf *m)
 			peer_tcp_input(ip, (struct tcphdr *)l4, l4len);
 		else if (ip->ip_p == IPPROTO_UDP &&
 		    ntohs(((struct udphdr *)l4)->uh_dport) == 123)
-			peer_udp_reply4(ip, (struct udphdr *)l4);
+			peer_udp_reply4((struct udphdr *)l4);
 		else if (ip->ip_p == IPPROTO_ICMP &&
 		    ((struct icmp *)l4)->icmp_type == ICMP_ECHO) {
 			struct icmp *icp = (struct icmp *)l4;

@@ -178,7 +178,7 @@ drop:
 	m_freem(m);
 }
 
-static void
+static __noinline void
 tcp_do_segment(struct mbuf *m, struct tcphdr *th, struct socket *so,
     struct tcpcb *tp, int drop_hdrlen, int tlen, u_char iptos __unused)
 {
@@ -449,7 +449,7 @@ drop:
 	m_freem(m);
 }
 
-static void
+static __noinline void
 tcp_dropwithreset(struct mbuf *m, struct tcphdr *th, struct tcpcb *tp,
     int tlen)
 {

@@ -75,22 +75,16 @@ static __noinline int
 tcp_usr_listen(struct socket *so, int backlog __unused,
     struct thread *td __unused)
 {
-	struct tcpcb *tp = sototcpcb(so);
-
 	so->so_options |= SO_ACCEPTCONN;
-	tcp_state_change(tp, TCPS_LISTEN);
+	tcp_state_change(sototcpcb(so), TCPS_LISTEN);
 	return (0);
 }
 
+/* FreeBSD has a separate entry point for IPv6; the work is the same. */
 static __noinline int
-tcp6_usr_listen(struct socket *so, int backlog __unused,
-    struct thread *td __unused)
+tcp6_usr_listen(struct socket *so, int backlog, struct thread *td)
 {
-	struct tcpcb *tp = sototcpcb(so);
-
-	so->so_options |= SO_ACCEPTCONN;
-	tcp_state_change(tp, TCPS_LISTEN);
-	return (0);
+	return (tcp_usr_listen(so, backlog, td));
 }
 
 static int

@@ -134,6 +134,49 @@ listener(int dom, u_short port)
 }
 
 /*
+ * ssh connects to sshd's listener, sends `up` bytes, sshd answers with
+ * `down` bytes and ssh reads them; both connection ends are returned.
+ */
+static void
+ssh_session(struct socket *ls, struct sockaddr *to, int up, int down,
+    struct socket **cp, struct socket **sp)
+{
+	struct socket *c, *s;
+	struct thread *td;
+	char buf[1024];
+
+	td = as(P_SSH);
+	c = sys_socket(to->sa_family, SOCK_STREAM);
+	soconnect(c, to, curthread);
+	thread_restore(td);
+	WAIT_UNTIL(c->so_state & SS_ISCONNECTED);
+
+	td = as(P_SSHD);
+	s = soaccept_next(ls);
+	WL_ASSERT(s != NULL);
+	thread_restore(td);
+
+	td = as(P_SSH);
+	fill(buf, up, 'A');
+	sys_send(c, buf, up, NULL);
+	thread_restore(td);
+	settle();
+
+	td = as(P_SSHD);
+	WL_ASSERT(sys_recv(s, buf, sizeof(buf)) == up);
+	fill(buf, down, 'a');
+	sys_send(s, buf, down, NULL);
+	thread_restore(td);
+	settle();
+
+	td = as(P_SSH);
+	WL_ASSERT(sys_recv(c, buf, sizeof(buf)) == down);
+	thread_restore(td);
+	*cp = c;
+	*sp = s;
+}
+
+/*
  * ssh to sshd over lo0 and IPv4: active open, data both ways, active close
  * by the client (FIN_WAIT_1, FIN_WAIT_2, TIME_WAIT) and passive close by
  * the server (CLOSE_WAIT, LAST_ACK).
@@ -144,34 +187,9 @@ scenario_ssh_lo0(struct socket *ls)
 	struct sockaddr_in sin;
 	struct socket *c, *s;
 	struct thread *td;
-	char buf[1024];
 
+	ssh_session(ls, sin4(&sin, in_loopback, 22), 37, 429, &c, &s);
 	td = as(P_SSH);
-	c = sys_socket(AF_INET, SOCK_STREAM);
-	soconnect(c, sin4(&sin, in_loopback, 22), curthread);
-	thread_restore(td);
-	WAIT_UNTIL(c->so_state & SS_ISCONNECTED);
-
-	td = as(P_SSHD);
-	s = soaccept_next(ls);
-	WL_ASSERT(s != NULL);
-	thread_restore(td);
-
-	td = as(P_SSH);
-	fill(buf, 37, 'A');
-	sys_send(c, buf, 37, NULL);
-	thread_restore(td);
-	settle();
-
-	td = as(P_SSHD);
-	WL_ASSERT(sys_recv(s, buf, sizeof(buf)) == 37);
-	fill(buf, 429, 'a');
-	sys_send(s, buf, 429, NULL);
-	thread_restore(td);
-	settle();
-
-	td = as(P_SSH);
-	WL_ASSERT(sys_recv(c, buf, sizeof(buf)) == 429);
 	soclose(c);
 	thread_restore(td);
 	settle();
@@ -199,7 +217,6 @@ scenario_fetch_em0(void)
 	struct socket *c;
 	struct thread *td;
 	char buf[1024];
-	int got = 0;
 
 	mn->peer_drop_syn = 1;
 	td = as(P_FETCH);
@@ -214,8 +231,7 @@ scenario_fetch_em0(void)
 	settle();
 
 	td = as(P_FETCH);
-	got = sys_recv(c, buf, sizeof(buf));
-	WL_ASSERT(got == 628);
+	WL_ASSERT(sys_recv(c, buf, sizeof(buf)) == 628);
 	WL_ASSERT(c->so_rcv.sb_state & SBS_CANTRCVMORE);
 	soclose(c);
 	thread_restore(td);
@@ -229,34 +245,9 @@ scenario_ssh6_simclose(struct socket *ls6)
 	struct sockaddr_in6 s6;
 	struct socket *c, *s;
 	struct thread *td;
-	char buf[256];
 
+	ssh_session(ls6, sin6(&s6, in6_loopback, 22), 64, 128, &c, &s);
 	td = as(P_SSH);
-	c = sys_socket(AF_INET6, SOCK_STREAM);
-	soconnect(c, sin6(&s6, in6_loopback, 22), curthread);
-	thread_restore(td);
-	WAIT_UNTIL(c->so_state & SS_ISCONNECTED);
-
-	td = as(P_SSHD);
-	s = soaccept_next(ls6);
-	WL_ASSERT(s != NULL);
-	thread_restore(td);
-
-	td = as(P_SSH);
-	fill(buf, 64, '0');
-	sys_send(c, buf, 64, NULL);
-	thread_restore(td);
-	settle();
-
-	td = as(P_SSHD);
-	WL_ASSERT(sys_recv(s, buf, sizeof(buf)) == 64);
-	fill(buf, 128, 'k');
-	sys_send(s, buf, 128, NULL);
-	thread_restore(td);
-	settle();
-
-	td = as(P_SSH);
-	WL_ASSERT(sys_recv(c, buf, sizeof(buf)) == 128);
 	soclose(c);
 	thread_restore(td);
 	/* No settle: sshd closes while the client's FIN is in flight. */

@@ -7,6 +7,7 @@ use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::ModelError;
 
@@ -103,12 +104,15 @@ pub fn kernel_elf(dwarf: DwarfVersion) -> Result<PathBuf, ModelError> {
     }
     fs::create_dir_all(&dir).map_err(|e| ModelError::io("create", &dir, e))?;
     // Write under a private name and rename, so concurrent first uses never see half a file.
+    // Unique per call: threads of one process may race here too.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}.{}.tmp",
         path.file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("kernel"),
-        std::process::id()
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
     ));
     let mut f = fs::File::create(&tmp).map_err(|e| ModelError::io("create", &tmp, e))?;
     f.write_all(bytes)

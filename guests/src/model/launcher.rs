@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::cleanup::{self, Registration};
 use super::{kernel_elf, DwarfVersion, ModelError};
 
 /// The line the guest prints once every CPU runs its workload.
@@ -68,6 +69,7 @@ pub struct ModelGuest {
     kernel_elf: PathBuf,
     dwarf: DwarfVersion,
     smp: u32,
+    cleanup: Option<Registration>,
 }
 
 impl ModelGuest {
@@ -165,7 +167,13 @@ impl ModelGuest {
             qemu: qemu.clone(),
             source,
         })?;
+        let mut files: Vec<&Path> = vec![&ram_file, &gdb_socket, &stderr_path];
+        if serial_log.starts_with(&run_dir) {
+            files.push(&serial_log);
+        }
+        let cleanup = cleanup::register(child.id(), &files, &run_dir);
         let mut guest = ModelGuest {
+            cleanup,
             child: Some(child),
             run_dir,
             gdb_socket,
@@ -259,6 +267,7 @@ impl ModelGuest {
     }
 
     fn stop(&mut self) -> Result<(), ModelError> {
+        self.cleanup = None;
         if let Some(mut child) = self.child.take() {
             if let Ok(None) = child.try_wait() {
                 // SAFETY: plain kill(2) on our own child's pid.
