@@ -122,6 +122,7 @@ impl KernelImage {
             ctx: &self.ctx,
             index: self.index()?,
             layouts: &self.layouts,
+            depth: std::cell::Cell::new(0),
         })
     }
 

@@ -49,7 +49,10 @@ impl TypeDecoder<'_> {
                         ty: c_name(layout.ty),
                         member: name.to_string(),
                     })?;
-            layout.bit_offset += base + member.bit_offset;
+            layout.bit_offset = layout
+                .bit_offset
+                .saturating_add(base)
+                .saturating_add(member.bit_offset);
             layout.bit_size = member.bit_size;
             layout.ty = member.ty;
             for index in indices {
@@ -67,7 +70,12 @@ impl TypeDecoder<'_> {
                     )));
                 }
                 let size = self.size(element)?.unwrap_or(0);
-                layout.bit_offset += index * size * 8;
+                let bits = index.checked_mul(size).and_then(|b| b.checked_mul(8));
+                layout.bit_offset = bits
+                    .and_then(|b| layout.bit_offset.checked_add(b))
+                    .ok_or_else(|| {
+                        Error::Invalid(format!("index {index} overflows {}", c_name(layout.ty)))
+                    })?;
                 layout.bit_size = None;
                 layout.ty = element;
             }

@@ -183,6 +183,20 @@ pub(crate) struct TypeDecoder<'a> {
     pub(crate) ctx: &'a DwarfCtx,
     pub(crate) index: &'a NameIndex,
     pub(crate) layouts: &'a LayoutCache,
+    /// Nesting of `info` calls: malformed DWARF can make a type contain itself.
+    pub(crate) depth: std::cell::Cell<u32>,
+}
+
+/// Deeper than any C type nests; past it the DWARF has a cycle.
+const MAX_DEPTH: u32 = 512;
+
+/// Leaves one level of [`TypeDecoder::info`] when dropped.
+struct DepthGuard<'a>(&'a std::cell::Cell<u32>);
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
 }
 
 /// (size, alignment) of every type decoded so far: computing a struct's alignment needs every
@@ -242,6 +256,15 @@ impl TypeDecoder<'_> {
 
     /// Decodes `t` fully (a declaration is replaced by its definition).
     pub(crate) fn info(&self, t: TypeRef) -> Result<TypeInfo> {
+        if self.depth.get() >= MAX_DEPTH {
+            return Err(crate::Error::Invalid(format!(
+                "{}: type at {:#x} nests deeper than {MAX_DEPTH} levels (a cycle in the DWARF)",
+                self.ctx.path().display(),
+                t.die()
+            )));
+        }
+        self.depth.set(self.depth.get() + 1);
+        let _guard = DepthGuard(&self.depth);
         if t.pointers() > 0 {
             let kind = TypeKind::Pointer(t.pointee());
             return Ok(TypeInfo {
@@ -411,7 +434,7 @@ impl TypeDecoder<'_> {
         };
         let (elem_size, elem_align) = self.size_align(element)?;
         let size = match (count, elem_size) {
-            (Some(c), Some(s)) => Some(c * s),
+            (Some(c), Some(s)) => c.checked_mul(s),
             _ => None,
         };
         Ok(TypeInfo {
@@ -441,10 +464,13 @@ impl TypeDecoder<'_> {
                         Some(s) => s,
                         None => self.size(ty)?.unwrap_or(0),
                     };
-                    let lsb = (storage * 8) as i64 - msb_offset - width as i64;
-                    (c.member_location.unwrap_or(0) as i64 * 8 + lsb).max(0) as u64
+                    let lsb = (storage.saturating_mul(8) as i64)
+                        .saturating_sub(msb_offset)
+                        .saturating_sub(width as i64);
+                    let base = (c.member_location.unwrap_or(0) as i64).saturating_mul(8);
+                    base.saturating_add(lsb).max(0) as u64
                 }
-                _ => c.member_location.unwrap_or(0) * 8,
+                _ => c.member_location.unwrap_or(0).saturating_mul(8),
             };
             out.push(Member {
                 name: c.name_str(),
