@@ -8,12 +8,25 @@
 #pragma D option quiet
 
 tcp:::receive
+{
+	/*
+	 * Payload bytes: the datagram's length minus the IP and TCP headers. On the receive path
+	 * ip_plength alone can mislead: when tcp_input checks an IPv4 checksum in software, its
+	 * overlay leaves ip_hl zeroed, so the IP header's length is taken from where the TCP
+	 * header starts (arg2 and arg4 are the raw IP and TCP headers).
+	 */
+	this->iplen = args[2]->ip_ver == 4 ?
+	    ntohs(((struct ip *)arg2)->ip_len) : args[2]->ip_plength + 40;
+	this->bytes = this->iplen - (arg4 - arg2) -
+	    ((struct tcphdr *)arg4)->th_off * 4;
+}
+
+tcp:::receive
 /args[3]->tcps_state >= TCPS_ESTABLISHED &&
-    args[4]->tcp_seq > args[3]->tcps_rnxt &&
-    args[2]->ip_plength - args[4]->tcp_offset > 0/
+    args[4]->tcp_seq > args[3]->tcps_rnxt && this->bytes > 0/
 {
 	@segments[args[2]->ip_saddr] = count();
-	@bytes[args[2]->ip_saddr] = sum(args[2]->ip_plength - args[4]->tcp_offset);
+	@bytes[args[2]->ip_saddr] = sum(this->bytes);
 }
 
 profile:::tick-5s,

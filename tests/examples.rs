@@ -1,0 +1,399 @@
+//! The article's examples (scripts/) run against the model guest; what guestrace prints is
+//! checked against the guest's own ground truth (its serial log), round by round. Each test
+//! adds clauses that mark the guest's rounds (and, for scripts that aggregate, print and reset
+//! the script's own aggregations at each round), so a complete round's output can be compared
+//! with that round's ground truth.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use common::*;
+use guests::model::ground_truth::{Direction, Round, TcpProbe};
+
+const STATES: [&str; 11] = [
+    "state-closed",
+    "state-listen",
+    "state-syn-sent",
+    "state-syn-received",
+    "state-established",
+    "state-close-wait",
+    "state-fin-wait-1",
+    "state-closing",
+    "state-last-ack",
+    "state-fin-wait-2",
+    "state-time-wait",
+];
+
+fn args(script_name: &str, markers: Vec<String>) -> Vec<String> {
+    let mut v = vec!["-s".to_string(), script(script_name).display().to_string()];
+    v.extend(markers);
+    v
+}
+
+/// Splits `addr:port` at the last colon (IPv6 addresses have colons of their own).
+fn endpoint(s: &str) -> (String, u16) {
+    let (a, p) = s.rsplit_once(':').unwrap_or((s, "0"));
+    (a.to_string(), p.parse().unwrap_or(0))
+}
+
+fn flag_names(flags: u8) -> String {
+    let mut s = String::new();
+    for (bit, name) in [
+        (0x01, "FIN|"),
+        (0x02, "SYN|"),
+        (0x04, "RST|"),
+        (0x08, "PUSH|"),
+        (0x10, "ACK|"),
+        (0x20, "URG|"),
+    ] {
+        if flags & bit != 0 {
+            s.push_str(name);
+        }
+    }
+    s
+}
+
+#[test]
+fn tcp_flags_prints_every_segment_with_its_4_tuple_size_and_flags() {
+    let guest = boot();
+    let t = trace_rounds(&guest, &args("tcp_flags.d", round_markers("", "")), 1);
+    assert_eq!(t.status, Some(0), "stderr: {}", t.stderr);
+    assert!(
+        t.stdout.starts_with("CPU LOCAL"),
+        "header first: {}",
+        t.stdout
+    );
+    let last = *t.rounds.keys().last().expect("a complete round was traced");
+    let gt = truth_after(&guest, last);
+    for (n, lines) in &t.rounds {
+        let got: Vec<(String, u16, String, String, u16, i64, String)> = lines
+            .iter()
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let (la, lp) = endpoint(w[1]);
+                let (ra, rp) = endpoint(w[3]);
+                let flags = w[5]
+                    .trim_start_matches('(')
+                    .trim_end_matches(')')
+                    .trim_end_matches('\u{8}')
+                    .to_string();
+                (
+                    la,
+                    lp,
+                    w[2].to_string(),
+                    ra,
+                    rp,
+                    w[4].parse().unwrap_or(-1),
+                    flags,
+                )
+            })
+            .collect();
+        let want: Vec<(String, u16, String, String, u16, i64, String)> = round(&gt, *n)
+            .tcp_events()
+            .filter(|e| matches!(e.probe, TcpProbe::Send | TcpProbe::Receive))
+            .map(|e| {
+                let (dir, local, remote) = match e.probe {
+                    TcpProbe::Send => ("->", (&e.src, e.sport), (&e.dst, e.dport)),
+                    _ => ("<-", (&e.dst, e.dport), (&e.src, e.sport)),
+                };
+                (
+                    local.0.clone(),
+                    local.1,
+                    dir.to_string(),
+                    remote.0.clone(),
+                    remote.1,
+                    i64::from(e.len),
+                    flag_names(e.flags),
+                )
+            })
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "round {n}");
+    }
+    assert_restored(&guest);
+}
+
+#[test]
+fn ip_destinations_names_every_sent_packet() {
+    let guest = boot();
+    let t = trace_rounds(&guest, &args("ip_destinations.d", round_markers("", "")), 1);
+    assert_eq!(t.status, Some(0), "stderr: {}", t.stderr);
+    assert!(
+        t.stderr
+            .contains("guestrace: description 'ip:::send' matched 1 probe\n"),
+        "dtrace's match message: {}",
+        t.stderr
+    );
+    assert!(t
+        .stdout
+        .starts_with("CPU     ID                    FUNCTION:NAME"));
+    let last = *t.rounds.keys().last().expect("a complete round");
+    let gt = truth_after(&guest, last);
+    for (n, lines) in &t.rounds {
+        let got: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.contains(" none:send "))
+            .filter_map(|l| l.split_whitespace().last())
+            .collect();
+        let want: Vec<&str> = round(&gt, *n)
+            .ip_events()
+            .filter(|e| e.dir == Direction::Send)
+            .map(|e| e.dst.as_str())
+            .collect();
+        assert!(want.iter().any(|a| a.contains(':')), "IPv6 too");
+        assert_eq!(got, want, "round {n}");
+    }
+    assert_restored(&guest);
+}
+
+#[test]
+fn state_changes_follow_each_connection() {
+    let guest = boot();
+    let t = trace_rounds(
+        &guest,
+        &args("tcp_state_changes.d", round_markers("", "")),
+        1,
+    );
+    assert_eq!(t.status, Some(0), "stderr: {}", t.stderr);
+    let last = *t.rounds.keys().last().expect("a complete round");
+    let gt = truth_after(&guest, last);
+    for (n, lines) in &t.rounds {
+        let got: Vec<(u64, String, u16, String, u16, String, String)> = lines
+            .iter()
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                let cid = u64::from_str_radix(w[1].trim_start_matches("0x"), 16).unwrap_or(0);
+                let (la, lp) = endpoint(w[2]);
+                let (ra, rp) = endpoint(w[3]);
+                assert!(w[7].parse::<u64>().is_ok(), "a time delta: {l}");
+                (cid, la, lp, ra, rp, w[4].to_string(), w[6].to_string())
+            })
+            .collect();
+        let want: Vec<(u64, String, u16, String, u16, String, String)> = round(&gt, *n)
+            .state_changes()
+            .map(|s| {
+                (
+                    s.inp,
+                    s.laddr.clone(),
+                    s.lport,
+                    s.raddr.clone(),
+                    s.rport,
+                    STATES[s.old as usize].to_string(),
+                    STATES[s.new as usize].to_string(),
+                )
+            })
+            .collect();
+        let seen: std::collections::HashSet<&String> = want.iter().map(|w| &w.6).collect();
+        assert_eq!(seen.len(), 11, "every state is entered in a round");
+        assert_eq!(got, want, "round {n}");
+    }
+    assert_restored(&guest);
+}
+
+/// Parses dtrace's default printa of histogram aggregations: key lines, then rows
+/// `label |bars count` until a blank line. Returns (keys, label) -> count for nonzero rows.
+fn histograms(lines: &[String]) -> BTreeMap<(Vec<String>, String), u64> {
+    let mut out = BTreeMap::new();
+    let mut keys: Vec<String> = Vec::new();
+    for l in lines {
+        if l.trim().is_empty() || l.contains("Distribution") {
+            continue;
+        }
+        match l.split_once('|') {
+            Some((label, rest)) => {
+                let count: u64 = rest
+                    .trim_start_matches(['@', ' '])
+                    .trim()
+                    .parse()
+                    .unwrap_or(0);
+                if count > 0 {
+                    out.insert((keys.clone(), label.trim().to_string()), count);
+                }
+            }
+            None => keys = l.split_whitespace().map(str::to_string).collect(),
+        }
+    }
+    out
+}
+
+#[test]
+fn ip_sizes_by_interface_match_the_packets() {
+    let guest = boot();
+    let t = trace_rounds(
+        &guest,
+        &args(
+            "ip_sizes_by_interface.d",
+            round_markers("printa(@sizes);", "trunc(@sizes);"),
+        ),
+        1,
+    );
+    assert_eq!(t.status, Some(0), "stderr: {}", t.stderr);
+    let last = *t.rounds.keys().last().expect("a complete round");
+    let gt = truth_after(&guest, last);
+    for (n, lines) in &t.rounds {
+        // Only the printa block: the probe records before it are the non-quiet default output.
+        let at = lines.iter().position(|l| l.trim().is_empty()).unwrap_or(0);
+        let got = histograms(&lines[at..]);
+        let mut want: BTreeMap<(Vec<String>, String), u64> = BTreeMap::new();
+        for e in round(&gt, *n).ip_events() {
+            let dir = if e.dir == Direction::Send {
+                "send"
+            } else {
+                "receive"
+            };
+            let label = if e.plen >= 1500 {
+                ">= 1500".to_string()
+            } else {
+                (e.plen / 64 * 64).to_string()
+            };
+            *want
+                .entry((vec![e.ifname.clone(), dir.to_string()], label))
+                .or_default() += 1;
+        }
+        assert_eq!(got, want, "round {n}");
+    }
+    assert_restored(&guest);
+}
+
+#[test]
+fn connection_durations_count_each_connection_per_remote_host() {
+    let guest = boot();
+    let t = trace_rounds(
+        &guest,
+        &args(
+            "tcp_connection_duration.d",
+            round_markers("printa(@lifetime_us);", "trunc(@lifetime_us);"),
+        ),
+        1,
+    );
+    assert_eq!(t.status, Some(0), "stderr: {}", t.stderr);
+    assert!(
+        t.stdout.contains("lifetime in microseconds:"),
+        "END's printa"
+    );
+    let last = *t.rounds.keys().last().expect("a complete round");
+    let gt = truth_after(&guest, last);
+    for (n, lines) in &t.rounds {
+        let mut got: BTreeMap<String, u64> = BTreeMap::new();
+        for ((keys, _), c) in histograms(lines) {
+            *got.entry(keys.join(" ")).or_default() += c;
+        }
+        let mut want: BTreeMap<String, u64> = BTreeMap::new();
+        let mut open: HashMap<u64, bool> = HashMap::new();
+        for s in round(&gt, *n).state_changes() {
+            if s.new == 4 && (s.old == 2 || s.old == 3) {
+                open.insert(s.inp, true);
+            } else if (s.new == 10 || s.new == 0) && open.remove(&s.inp).is_some() {
+                *want.entry(s.raddr.clone()).or_default() += 1;
+            }
+        }
+        assert!(want.len() >= 3);
+        assert_eq!(got, want, "round {n}");
+    }
+    assert_restored(&guest);
+}
+
+#[test]
+fn out_of_order_segments_per_remote_host() {
+    let guest = boot();
+    let t = trace_rounds(
+        &guest,
+        &args(
+            "tcp_out_of_order.d",
+            round_markers(
+                "printa(\"@@ooo %s %@d %@d\\n\", @segments, @bytes);",
+                "trunc(@segments); trunc(@bytes);",
+            ),
+        ),
+        1,
+    );
+    assert_eq!(t.status, Some(0), "stderr: {}", t.stderr);
+    assert!(t.stdout.contains("REMOTE HOST"), "END's report");
+    let last = *t.rounds.keys().last().expect("a complete round");
+    let gt = truth_after(&guest, last);
+    for (n, lines) in &t.rounds {
+        let got: BTreeMap<String, (u64, u64)> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("@@ooo "))
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (
+                    w[0].to_string(),
+                    (w[1].parse().unwrap_or(0), w[2].parse().unwrap_or(0)),
+                )
+            })
+            .collect();
+        let want: BTreeMap<String, (u64, u64)> = round(&gt, *n)
+            .ooo
+            .iter()
+            .map(|o| (o.host.clone(), (o.segs, o.bytes)))
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "round {n}");
+    }
+    assert_restored(&guest);
+}
+
+/// Per-process bytes through sosend/soreceive of one protocol, from the sockets' close records.
+fn socket_bytes(r: &Round, proto: &str) -> BTreeMap<(String, i32), (u64, u64)> {
+    let mut m: BTreeMap<(String, i32), (u64, u64)> = BTreeMap::new();
+    for s in r.socket_closes().filter(|s| s.proto == proto) {
+        let e = m.entry((s.exec.clone(), s.pid)).or_default();
+        e.0 += s.sent;
+        e.1 += s.rcvd;
+    }
+    m.retain(|_, v| *v != (0, 0));
+    m
+}
+
+fn bytes_by_process(script_name: &str, proto: &str) {
+    let guest = boot();
+    // The markers go first, so at each of the script's own 2-second reports (which truncate
+    // the aggregations) the bytes so far in the round are printed before they are dropped;
+    // a round's total is the sum of its @@bytes lines.
+    let report = "printa(\"@@bytes %s %d %@d %@d\\n\", @sent, @received);";
+    let mut a = round_markers(report, "trunc(@sent); trunc(@received);");
+    a.extend([
+        "-n".to_string(),
+        format!("profile:::tick-2s {{ {report} }}"),
+    ]);
+    a.extend(["-s".to_string(), script(script_name).display().to_string()]);
+    // fbt's 7th argument comes from the stack: sosend's td is the current thread.
+    a.extend([
+        "-n".to_string(),
+        "fbt::sosend_generic:entry,fbt::sosend_dgram:entry /args[6] != curthread/ { printf(\"@@bad td\\n\"); }".to_string(),
+    ]);
+    let t = trace_rounds(&guest, &a, 1);
+    assert_eq!(t.status, Some(0), "stderr: {}", t.stderr);
+    assert!(!t.stdout.contains("@@bad td"), "args[6] is td");
+    assert!(t.stdout.contains("PID"), "the periodic report");
+    let last = *t.rounds.keys().last().expect("a complete round");
+    let gt = truth_after(&guest, last);
+    for (n, lines) in &t.rounds {
+        let mut got: BTreeMap<(String, i32), (u64, u64)> = BTreeMap::new();
+        for l in lines.iter().filter_map(|l| l.strip_prefix("@@bytes ")) {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let e = got
+                .entry((w[0].to_string(), w[1].parse().unwrap_or(0)))
+                .or_default();
+            e.0 += w[2].parse::<u64>().unwrap_or(0);
+            e.1 += w[3].parse::<u64>().unwrap_or(0);
+        }
+        got.retain(|_, v| *v != (0, 0));
+        let want = socket_bytes(round(&gt, *n), proto);
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "round {n}");
+    }
+    assert_restored(&guest);
+}
+
+#[test]
+fn tcp_bytes_by_process_match_the_sockets() {
+    bytes_by_process("tcp_bytes_by_process.d", "tcp");
+}
+
+#[test]
+fn udp_bytes_by_process_match_the_sockets() {
+    bytes_by_process("udp_bytes_by_process.d", "udp");
+}
