@@ -121,6 +121,9 @@ fn entry_breakpoint_on_ip_output_runs_its_push_host_side() {
     }
     assert!(per_vcpu[1] > 0 && per_vcpu[2] > 0, "{per_vcpu:?}");
     assert_eq!(t.stats().spurious_steps, 0);
+    // g, M (the push), P rsp, P rip, vCont;c: five packets and one stop per event.
+    let packets = t.rsp().packets_sent();
+    assert!(packets < 200 * 6 + 100, "{packets} packets for 200 events");
     t.detach().unwrap();
     assert!(
         !serial(&m).contains("panic"),
