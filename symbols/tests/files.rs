@@ -43,6 +43,21 @@ fn stripped_kernel_follows_debuglink() {
 }
 
 #[test]
+fn explicit_debug_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = build(dir.path(), "layouts", "gcc", &["-gdwarf-5"]);
+    let facts = facts(&run(&mut Command::new(&exe)));
+    let (stripped, debug) = split(dir.path(), &exe);
+    // A debug file under another name, as when the user passes --kernel kernel.debug.
+    let renamed = dir.path().join("kernel.debug");
+    std::fs::rename(&debug, &renamed).expect("rename");
+    assert!(KernelImage::open(&stripped).is_err());
+    let image = KernelImage::open_with_debug(&stripped, &renamed).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(image.files(), [stripped, renamed]);
+    assert_agrees(&image, &facts, Scope::Everything);
+}
+
+#[test]
 fn missing_debug_file_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let exe = build(dir.path(), "layouts", "gcc", &["-gdwarf-4"]);
