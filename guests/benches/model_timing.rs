@@ -40,9 +40,24 @@ fn rounds(opts: &BootOptions, n: usize) -> (f64, f64, f64) {
 
 fn main() {
     for (label, opts, n) in [
-        ("smp=1 pace=0", BootOptions { pace: Some(0), ..BootOptions::default() }, 10),
+        (
+            "smp=1 pace=0",
+            BootOptions {
+                pace: Some(0),
+                ..BootOptions::default()
+            },
+            10,
+        ),
         ("smp=1 default pace", BootOptions::default(), 3),
-        ("smp=2 pace=0", BootOptions { smp: 2, pace: Some(0), ..BootOptions::default() }, 10),
+        (
+            "smp=2 pace=0",
+            BootOptions {
+                smp: 2,
+                pace: Some(0),
+                ..BootOptions::default()
+            },
+            10,
+        ),
     ] {
         let mut ups = Vec::new();
         let mut per = Vec::new();

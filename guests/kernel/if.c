@@ -120,6 +120,7 @@ static __noinline int
 looutput(struct ifnet *ifp, struct mbuf *m, const struct sockaddr *dst __unused,
     struct route *ro __unused)
 {
+	wire_check(m, "lo0");
 	m->m_pkthdr.rcvif = ifp;
 	m->m_pkthdr.csum_flags = CSUM_DATA_VALID | CSUM_PSEUDO_HDR;
 	m->m_pkthdr.csum_data = 0xffff;
@@ -133,6 +134,7 @@ em_output(struct ifnet *ifp, struct mbuf *m, const struct sockaddr *dst __unused
     struct route *ro __unused)
 {
 	ifp->if_data.ifi_opackets++;
+	wire_check(m, "em0 out");
 	peer_wire_input(m);
 	return (0);
 }

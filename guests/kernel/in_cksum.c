@@ -63,3 +63,61 @@ in6_setscope(struct in6_addr *a, struct ifnet *ifp)
 	if (IN6_IS_ADDR_LINKLOCAL(a))
 		a->s6_addr16[1] = htons(ifp->if_index);
 }
+
+/*
+ * The model's own guard, invisible to a tracer: every packet that crosses a
+ * wire (lo0 or em0, either way) is checked for a consistent length and
+ * correct IP, TCP, UDP and ICMP checksums; a bad one stops the guest.
+ */
+void
+wire_check(struct mbuf *m, const char *where)
+{
+	u_char *p = mtod(m, u_char *);
+	int len, l4len, proto;
+	u_char *l4;
+	uint32_t pseudo = 0;
+
+	if ((p[0] >> 4) == 4) {
+		struct ip *ip = (struct ip *)p;
+		int hlen = ip->ip_hl << 2;
+
+		len = ntohs(ip->ip_len);
+		if (hlen < (int)sizeof(*ip) || in_cksum_buf(ip, hlen, 0) != 0)
+			panic("%s: bad IPv4 header", where);
+		proto = ip->ip_p;
+		l4 = p + hlen;
+		l4len = len - hlen;
+		pseudo = in_pseudo_sum(ip->ip_src.s_addr, ip->ip_dst.s_addr,
+		    proto, l4len);
+	} else {
+		struct ip6_hdr *ip6 = (struct ip6_hdr *)p;
+
+		if (ip6->ip6_src.s6_addr16[1] != 0 &&
+		    IN6_IS_ADDR_LINKLOCAL(&ip6->ip6_src))
+			panic("%s: zone id on the wire", where);
+		l4len = ntohs(ip6->ip6_plen);
+		len = l4len + sizeof(*ip6);
+		proto = ip6->ip6_nxt;
+		l4 = p + sizeof(*ip6);
+		pseudo = in6_pseudo_sum(&ip6->ip6_src, &ip6->ip6_dst, proto,
+		    l4len);
+	}
+	if (len != m->m_len)
+		panic("%s: length %d in header, %d in mbuf", where, len,
+		    m->m_len);
+	switch (proto) {
+	case IPPROTO_TCP:
+		if (in_cksum_buf(l4, l4len, pseudo) != 0)
+			panic("%s: bad TCP checksum", where);
+		break;
+	case IPPROTO_UDP:
+		if (((struct udphdr *)l4)->uh_sum != 0 &&
+		    in_cksum_buf(l4, l4len, pseudo) != 0)
+			panic("%s: bad UDP checksum", where);
+		break;
+	case IPPROTO_ICMP:
+		if (in_cksum_buf(l4, l4len, 0) != 0)
+			panic("%s: bad ICMP checksum", where);
+		break;
+	}
+}

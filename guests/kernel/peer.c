@@ -38,6 +38,7 @@ peer_init_cpu(struct model_net *mn)
 static void
 peer_deliver(struct mbuf *m)
 {
+	wire_check(m, "em0 in");
 	gt_peer("send", mtod(m, void *));
 	m->m_pkthdr.rcvif = em0ifp;
 	m->m_pkthdr.csum_flags = 0;

@@ -146,3 +146,27 @@ fn dwarf_parses_as_a_string() {
     assert_eq!("dwarf5".parse::<DwarfVersion>().unwrap(), DwarfVersion::V5);
     assert!("3".parse::<DwarfVersion>().is_err());
 }
+
+#[test]
+fn images_carry_no_build_machine_paths() {
+    // Reproducibility: the checkout's and the build directory's paths are mapped away, so the
+    // bytes do not depend on where the build ran.
+    let checkout = env!("CARGO_MANIFEST_DIR").as_bytes();
+    let out_dir = env!("OUT_DIR").as_bytes();
+    for v in DwarfVersion::ALL {
+        let bytes = kernel_bytes(v);
+        assert!(
+            !bytes.windows(out_dir.len()).any(|w| w == out_dir),
+            "DWARF {v} image names the build directory"
+        );
+        assert!(
+            !bytes.windows(checkout.len()).any(|w| w == checkout),
+            "DWARF {v} image names {}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        assert!(
+            bytes.windows(18).any(|w| w == b"/usr/src/sys/model"),
+            "DWARF {v}: mapped source path missing"
+        );
+    }
+}

@@ -151,6 +151,7 @@ uint32_t in6_pseudo_sum(const struct in6_addr *src, const struct in6_addr *dst,
     int proto, int len);
 void in6_clearscope(struct in6_addr *a);
 void in6_setscope(struct in6_addr *a, struct ifnet *ifp);
+void wire_check(struct mbuf *m, const char *where);
 
 /* ---- addresses of this machine and its neighbours (if.c) ---- */
 extern struct in_addr in_loopback, in_em0, in_gateway;
