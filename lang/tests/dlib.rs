@@ -110,9 +110,51 @@ fn catalog() -> Catalog {
                 "state-change",
                 state,
             ),
-        ],
+            probe(24, "tcp", "kernel", "tcp_input", "receive", tcp),
+            probe(25, "tcp", "kernel", "tcp_input", "accept-established", tcp),
+            probe(26, "tcp", "kernel", "tcp_input", "connect-established", tcp),
+            probe(27, "ip", "kernel", "ip_input", "receive", ip),
+            probe(28, "udp", "kernel", "udp_input", "receive", udp),
+        ]
+        .into_iter()
+        .chain(fbt())
+        .collect(),
         missing: vec![],
     }
+}
+
+/// fbt entry and return probes of the socket layer functions the scripts watch.
+fn fbt() -> Vec<lang::ProbeInfo> {
+    let entry: &[(&str, Option<&str>)] = &[
+        ("struct socket *", None),
+        ("struct sockaddr *", None),
+        ("struct uio *", None),
+        ("struct mbuf *", None),
+        ("struct mbuf *", None),
+        ("int", None),
+    ];
+    let ret: &[(&str, Option<&str>)] = &[("int", None), ("int", None)];
+    let mut out = Vec::new();
+    for (i, f) in [
+        "sosend_generic",
+        "soreceive_generic",
+        "sosend_dgram",
+        "soreceive_dgram",
+    ]
+    .iter()
+    .enumerate()
+    {
+        out.push(probe(
+            100 + 2 * i as u32,
+            "fbt",
+            "kernel",
+            f,
+            "entry",
+            entry,
+        ));
+        out.push(probe(101 + 2 * i as u32, "fbt", "kernel", f, "return", ret));
+    }
+    out
 }
 
 /// An established IPv4 connection 10.0.0.1:8080 -> 10.0.0.2:80 sending a 100-byte PUSH|ACK segment.
@@ -311,4 +353,38 @@ fn provider_translator_libraries_compile_and_translate() {
             "state-syn-sent -> state-established\n"
         )
     );
+}
+
+#[test]
+fn the_projects_scripts_compile_with_the_provider_libraries() {
+    let (Some(ip), Some(tcp), Some(udp)) = (dlib("ip.d"), dlib("tcp.d"), dlib("udp.d")) else {
+        eprintln!("providers/dlib is not there yet: nothing to check");
+        return;
+    };
+    let dir = format!("{}/../scripts", env!("CARGO_MANIFEST_DIR"));
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let t = types();
+    let mut compiled = 0;
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().is_none_or(|x| x != "d") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let name = path.display().to_string();
+        let sources = [
+            Source::library("prelude.d", "inline int __freebsd_version = 1004000;"),
+            Source::library("ip.d", ip.clone()),
+            Source::library("tcp.d", tcp.clone()),
+            Source::library("udp.d", udp.clone()),
+            Source::script(name.clone(), text),
+        ];
+        if let Err(e) = compile(&sources, &catalog(), &t, &CompileOptions::default()) {
+            panic!("{name} does not compile:\n{e}");
+        }
+        compiled += 1;
+    }
+    assert!(compiled > 0);
 }

@@ -55,3 +55,5 @@ struct tcpcb {
 	int t_rxtcur, t_rxtshift, t_srtt;
 	uint8_t snd_scale, rcv_scale;
 };
+struct iovec { void *iov_base; size_t iov_len; };
+struct uio { struct iovec *uio_iov; int uio_iovcnt; off_t uio_offset; ssize_t uio_resid; int uio_segflg; int uio_rw; void *uio_td; };
