@@ -425,7 +425,7 @@ fn shutdown_removes_socket_ram_file_and_run_dir() {
         guest.ram_file().to_path_buf(),
         guest.run_dir().to_path_buf(),
     );
-    let pid = guest.pid().unwrap();
+    let pid = guest.pid();
     assert!(sock.exists() && ram.exists());
     assert_eq!(std::fs::metadata(&ram).unwrap().len(), 128 << 20);
     drop(guest);

@@ -22,7 +22,7 @@ fn child() -> ! {
     let guest = ModelGuest::boot(&common::fast(1)).unwrap();
     println!(
         "PATHS {} {} {} {}",
-        guest.pid().unwrap(),
+        guest.pid(),
         guest.gdb_socket().display(),
         guest.ram_file().display(),
         guest.run_dir().display()

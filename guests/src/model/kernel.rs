@@ -81,14 +81,21 @@ fn cache_dir() -> Result<PathBuf, ModelError> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("guestrace"));
     }
-    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        Some(home) => Ok(PathBuf::from(home).join(".cache").join("guestrace")),
-        None => Err(ModelError::NoCacheDir),
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(home).join(".cache").join("guestrace"));
+    }
+    // No home (a bare service environment): the temp dir still works, just less durably.
+    let tmp = std::env::temp_dir();
+    if tmp.is_dir() {
+        Ok(tmp.join("guestrace-cache"))
+    } else {
+        Err(ModelError::NoCacheDir)
     }
 }
 
 /// A path to the model kernel's ELF file (with full debug info), written to the cache on first
-/// use: `$XDG_CACHE_HOME/guestrace` or `~/.cache/guestrace`, named by its content hash.
+/// use: `$XDG_CACHE_HOME/guestrace`, `~/.cache/guestrace` or, without a home, the temp
+/// dir's `guestrace-cache`, named by its content hash.
 pub fn kernel_elf(dwarf: DwarfVersion) -> Result<PathBuf, ModelError> {
     let (bytes, hash) = dwarf.image();
     let dir = cache_dir()?;

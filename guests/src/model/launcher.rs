@@ -70,6 +70,7 @@ pub struct ModelGuest {
     dwarf: DwarfVersion,
     smp: u32,
     cleanup: Option<Registration>,
+    pid: u32,
 }
 
 impl ModelGuest {
@@ -174,6 +175,7 @@ impl ModelGuest {
         let cleanup = cleanup::register(child.id(), &files, &run_dir);
         let mut guest = ModelGuest {
             cleanup,
+            pid: child.id(),
             child: Some(child),
             run_dir,
             gdb_socket,
@@ -240,9 +242,9 @@ impl ModelGuest {
         &self.serial_log
     }
 
-    /// QEMU's process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(|c| c.id())
+    /// QEMU's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// The DWARF version of the booted kernel.
