@@ -124,3 +124,87 @@ fn a_nonzero_probe_id_makes_the_stub_complain() {
     );
     guest.shutdown().unwrap();
 }
+
+/// The tracing method of freebsd10.md §1.7, done by gdb: enable tcp:::state-change by writing
+/// an id, break on sdt_probe_stub, read the probe's arguments (args[5] on the stack), emulate
+/// the return. Each hit matches the ground truth, the stub body never runs, and the traced
+/// guest's rounds are identical to an untraced boot's.
+#[test]
+fn stub_breakpoint_tracing_matches_ground_truth_and_changes_nothing() {
+    const HITS: usize = 25;
+    let guest = ModelGuest::boot(&common::fast(1)).unwrap();
+    common::wait_rounds(&guest, 1, Duration::from_secs(60));
+    let script = guest.run_dir().join("trace.gdb");
+    std::fs::write(
+        &script,
+        format!(
+            "set $hits = 0\n\
+             set var sdt_tcp___state__change[0].id = 7\n\
+             break sdt_probe_stub\n\
+             commands\n\
+             silent\n\
+             set $hits = $hits + 1\n\
+             printf \"HIT id=%d tp=%#lx old=%d new=%d\\n\", (int)$rdi, (unsigned long)$rdx, (int)*(long *)($rsp + 8), ((struct tcpcb *)$rdx)->t_state\n\
+             set $pc = *(unsigned long *)$rsp\n\
+             set $sp = $sp + 8\n\
+             if $hits < {HITS}\n\
+             continue\n\
+             end\n\
+             end\n\
+             continue\n\
+             set var sdt_tcp___state__change[0].id = 0\n\
+             delete\n"
+        ),
+    )
+    .unwrap();
+    let out = common::gdb_batch(
+        guest.kernel_elf(),
+        Some(guest.gdb_socket()),
+        &[&format!("source {}", script.display())],
+    );
+    let hits: Vec<(u64, i32, i32)> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("HIT "))
+        .map(|l| {
+            let f: Vec<&str> = l
+                .split_whitespace()
+                .map(|w| w.split_once('=').unwrap().1)
+                .collect();
+            assert_eq!(f[0], "7", "edi carries the probe id");
+            (
+                u64::from_str_radix(f[1].trim_start_matches("0x"), 16).unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(hits.len(), HITS, "gdb output:\n{out}");
+
+    let traced = common::wait_rounds(&guest, 4, Duration::from_secs(120));
+    assert_eq!(traced.stub_calls, 0, "the stub body ran");
+    let changes: Vec<(u64, i32, i32)> = traced
+        .rounds
+        .iter()
+        .flat_map(|r| {
+            r.state_changes()
+                .map(|s| (s.tp, s.old, s.new))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        changes.windows(HITS).any(|w| w == hits.as_slice()),
+        "hits are not a run of the ground truth's state changes: {hits:?}"
+    );
+    guest.shutdown().unwrap();
+
+    let reference = ModelGuest::boot(&common::fast(1)).unwrap();
+    let untraced = common::wait_rounds(&reference, 4, Duration::from_secs(120));
+    reference.shutdown().unwrap();
+    for (a, b) in traced.rounds_of(0).zip(untraced.rounds_of(0)).take(4) {
+        assert_eq!(
+            a, b,
+            "round {} differs between the traced and the untraced boot",
+            a.n
+        );
+    }
+}
