@@ -84,7 +84,7 @@ SDT_PROBE_DEFINE6_XLATE(tcp, , , state__change,
 SDT_PROBE_DEFINE6_XLATE(tcp, , , receive__autoresize,
     "void *", "void *",
     "struct tcpcb *", "csinfo_t *",
-    "struct mbuf *", "ipinfo_t *",
+    "uint8_t *", "ipinfo_t *",
     "struct tcpcb *", "tcpsinfo_t *",
     "struct tcphdr *", "tcpinfoh_t *",
     "int", "int");
