@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use guests::model::ground_truth::{self, STUB_MESSAGE};
+use guests::model::ground_truth::STUB_MESSAGE;
 use guests::model::{kernel_elf, BootOptions, DwarfVersion, ModelGuest};
 
 #[test]
@@ -107,9 +107,8 @@ fn every_build_describes_struct_tcpcb_with_t_state() {
 
 #[test]
 fn a_nonzero_probe_id_makes_the_stub_complain() {
-    let guest = ModelGuest::boot(&common::fast(1)).unwrap();
-    common::wait_rounds(&guest, 1, Duration::from_secs(60));
-    let before = ground_truth::parse_file(guest.serial_log()).unwrap();
+    let mut guest = ModelGuest::boot(&common::fast(1)).unwrap();
+    let before = common::wait_rounds(&mut guest, 1, Duration::from_secs(60));
     assert_eq!(before.stub_calls, 0);
     common::gdb_batch(
         guest.kernel_elf(),
@@ -132,8 +131,8 @@ fn a_nonzero_probe_id_makes_the_stub_complain() {
 #[test]
 fn stub_breakpoint_tracing_matches_ground_truth_and_changes_nothing() {
     const HITS: usize = 25;
-    let guest = ModelGuest::boot(&common::fast(1)).unwrap();
-    common::wait_rounds(&guest, 1, Duration::from_secs(60));
+    let mut guest = ModelGuest::boot(&common::fast(1)).unwrap();
+    common::wait_rounds(&mut guest, 1, Duration::from_secs(60));
     let script = guest.run_dir().join("trace.gdb");
     std::fs::write(
         &script,
@@ -180,7 +179,7 @@ fn stub_breakpoint_tracing_matches_ground_truth_and_changes_nothing() {
         .collect();
     assert_eq!(hits.len(), HITS, "gdb output:\n{out}");
 
-    let traced = common::wait_rounds(&guest, 4, Duration::from_secs(120));
+    let traced = common::wait_rounds(&mut guest, 4, Duration::from_secs(120));
     assert_eq!(traced.stub_calls, 0, "the stub body ran");
     let changes: Vec<(u64, i32, i32)> = traced
         .rounds
@@ -197,8 +196,8 @@ fn stub_breakpoint_tracing_matches_ground_truth_and_changes_nothing() {
     );
     guest.shutdown().unwrap();
 
-    let reference = ModelGuest::boot(&common::fast(1)).unwrap();
-    let untraced = common::wait_rounds(&reference, 4, Duration::from_secs(120));
+    let mut reference = ModelGuest::boot(&common::fast(1)).unwrap();
+    let untraced = common::wait_rounds(&mut reference, 4, Duration::from_secs(120));
     reference.shutdown().unwrap();
     for (a, b) in traced.rounds_of(0).zip(untraced.rounds_of(0)).take(4) {
         assert_eq!(

@@ -49,6 +49,16 @@ pub enum ModelError {
         /// The serial log that was watched.
         log: PathBuf,
     },
+    /// The guest did not complete the wanted rounds in time.
+    #[error("the model guest did not complete {rounds} rounds within {secs} s (serial log {log})")]
+    RoundsTimeout {
+        /// Rounds wanted per CPU.
+        rounds: usize,
+        /// The time waited.
+        secs: u64,
+        /// The serial log that was watched.
+        log: PathBuf,
+    },
     /// The guest panicked (its console says so).
     #[error("the model guest panicked: {0}")]
     GuestPanic(String),

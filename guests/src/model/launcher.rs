@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::cleanup::{self, Registration};
+use super::ground_truth::{self, GroundTruth};
 use super::{kernel_elf, DwarfVersion, ModelError};
 
 /// The line the guest prints once every CPU runs its workload.
@@ -245,6 +246,46 @@ impl ModelGuest {
     /// QEMU's process id.
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// Parses the serial log as it is now.
+    pub fn ground_truth(&self) -> Result<GroundTruth, ModelError> {
+        ground_truth::parse_file(&self.serial_log)
+    }
+
+    /// Waits until every CPU has completed at least `rounds` rounds and returns the ground
+    /// truth; fails if the guest panics, QEMU exits, or `timeout` passes first.
+    pub fn wait_rounds(
+        &mut self,
+        rounds: usize,
+        timeout: Duration,
+    ) -> Result<GroundTruth, ModelError> {
+        let start = Instant::now();
+        loop {
+            let gt = self.ground_truth()?;
+            if let Some(p) = &gt.panic {
+                return Err(ModelError::GuestPanic(p.clone()));
+            }
+            if (0..self.smp).all(|cpu| gt.rounds_of(cpu).count() >= rounds) {
+                return Ok(gt);
+            }
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(ModelError::QemuExited {
+                        status: status.to_string(),
+                        stderr: String::new(),
+                    });
+                }
+            }
+            if start.elapsed() > timeout {
+                return Err(ModelError::RoundsTimeout {
+                    rounds,
+                    secs: timeout.as_secs(),
+                    log: self.serial_log.clone(),
+                });
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The DWARF version of the booted kernel.

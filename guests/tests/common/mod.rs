@@ -6,33 +6,21 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use guests::model::ground_truth::{self, GroundTruth};
+use guests::model::ground_truth::GroundTruth;
 use guests::model::{BootOptions, ModelGuest};
 
 /// Boots the guest and waits until every CPU has completed `rounds` rounds.
 pub fn boot_rounds(opts: &BootOptions, rounds: usize) -> (ModelGuest, GroundTruth) {
-    let guest = ModelGuest::boot(opts).unwrap_or_else(|e| panic!("boot failed: {e}"));
-    let gt = wait_rounds(&guest, rounds, Duration::from_secs(120));
+    let mut guest = ModelGuest::boot(opts).unwrap_or_else(|e| panic!("boot failed: {e}"));
+    let gt = wait_rounds(&mut guest, rounds, Duration::from_secs(120));
     (guest, gt)
 }
 
-/// Parses the serial log until each CPU has `rounds` complete rounds.
-pub fn wait_rounds(guest: &ModelGuest, rounds: usize, timeout: Duration) -> GroundTruth {
-    let start = Instant::now();
-    loop {
-        let gt = ground_truth::parse_file(guest.serial_log())
-            .unwrap_or_else(|e| panic!("bad ground truth: {e}"));
-        assert!(gt.panic.is_none(), "guest panicked: {:?}", gt.panic);
-        if (0..guest.smp()).all(|cpu| gt.rounds_of(cpu).count() >= rounds) {
-            return gt;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "only {} rounds after {timeout:?}",
-            gt.rounds.len()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// The ground truth once each CPU has `rounds` complete rounds.
+pub fn wait_rounds(guest: &mut ModelGuest, rounds: usize, timeout: Duration) -> GroundTruth {
+    guest
+        .wait_rounds(rounds, timeout)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Waits until the serial log contains `needle`.
