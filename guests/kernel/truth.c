@@ -332,6 +332,20 @@ gt_sock(struct socket *so)
 	    so->so_model_sent, so->so_model_rcvd, conn);
 }
 
+/* A socket got its PCB (pru_attach), in the context that created it. */
+void
+gt_attach(struct socket *so)
+{
+	struct inpcb *inp = sotoinpcb(so);
+	char ctx[96];
+
+	fmt_ctx(ctx, sizeof(ctx));
+	kprintf("gt %d attach %s so=%p inp=%p proto=%s v=%d\n", curnet()->cpu,
+	    ctx, (void *)so, (void *)inp,
+	    so->so_type == SOCK_STREAM ? "tcp" : "udp",
+	    inp != NULL && (inp->inp_vflag & INP_IPV6) ? 6 : 4);
+}
+
 void
 gt_note(const char *what)
 {

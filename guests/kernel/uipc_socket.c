@@ -47,6 +47,7 @@ socreate(int dom, struct socket **aso, int type, int proto, struct thread *td)
 	so->so_owner = td;
 	so->so_gencnt = curnet()->clock;
 	error = (*so->so_proto->pr_usrreqs->pru_attach)(so, proto, td);
+	gt_attach(so);
 	*aso = so;
 	return (error);
 }
@@ -85,6 +86,7 @@ sonewconn(struct socket *head, int connstatus __unused)
 		so->so_count = 0;
 		return (NULL);
 	}
+	gt_attach(so);
 	so->so_head = head;
 	so->so_qstate = SQ_INCOMP;
 	head->so_incqlen++;

@@ -454,3 +454,36 @@ fn missing_qemu_is_a_clear_error() {
         Err(ModelError::BadOption(_))
     ));
 }
+
+#[test]
+fn sockets_are_attached_by_their_processes_and_by_intr_for_accepted_ones() {
+    let (guest, gt) = common::boot_rounds(&common::fast(1), 1);
+    let round = gt.rounds_of(0).next().unwrap();
+    let mut attaches: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for e in &round.events {
+        if let Event::Attach { ctx, proto, .. } = e {
+            *attaches
+                .entry((ctx.exec.clone(), proto.clone()))
+                .or_default() += 1;
+        }
+    }
+    // Every socket that was attached was also closed, by a process.
+    let attached: usize = attaches.values().sum();
+    assert_eq!(attached, round.socket_closes().count());
+    // sshd's two listeners, ssh's two connections, fetch's three, the three connections the
+    // syncache completes (as intr), and the UDP sockets of ntpd, syslogd and sshd.
+    let want: BTreeMap<(String, String), usize> = [
+        (("fetch", "tcp"), 3),
+        (("intr", "tcp"), 3),
+        (("ntpd", "udp"), 2),
+        (("ssh", "tcp"), 2),
+        (("sshd", "tcp"), 2),
+        (("sshd", "udp"), 2),
+        (("syslogd", "udp"), 2),
+    ]
+    .into_iter()
+    .map(|((e, p), n)| ((e.to_string(), p.to_string()), n))
+    .collect();
+    assert_eq!(attaches, want);
+    guest.shutdown().unwrap();
+}

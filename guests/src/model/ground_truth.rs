@@ -328,6 +328,22 @@ pub enum Event {
     OutOfOrder(OutOfOrder),
     /// A socket closed.
     SocketClose(SocketClose),
+    /// A socket got its PCB through pru_attach (tcp_usr_attach, udp_attach, udp6_attach), in
+    /// the context that created it ("intr" for connections accepted by the syncache).
+    Attach {
+        /// CPU index.
+        cpu: u32,
+        /// Who and when.
+        ctx: Context,
+        /// The socket.
+        so: u64,
+        /// Its new inpcb.
+        inp: u64,
+        /// "tcp" or "udp".
+        proto: String,
+        /// IP version of the socket's domain.
+        ver: u8,
+    },
     /// A remark by the workload (e.g. `peer-lost-syn`).
     Note {
         /// CPU index.
@@ -596,6 +612,17 @@ fn parse_gt(
                 }),
             )
         }
+        ("attach", None) => push(
+            open,
+            Event::Attach {
+                cpu,
+                ctx: kv.ctx()?,
+                so: kv.hex("so")?,
+                inp: kv.hex("inp")?,
+                proto: kv.str("proto")?,
+                ver: kv.num("v")?,
+            },
+        ),
         ("note", None) => push(
             open,
             Event::Note {
