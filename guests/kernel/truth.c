@@ -346,6 +346,25 @@ gt_attach(struct socket *so)
 	    inp != NULL && (inp->inp_vflag & INP_IPV6) ? 6 : 4);
 }
 
+/* sosend (resid at entry) or soreceive (resid at entry, bytes it returned). */
+void
+gt_sockio(const char *call, struct socket *so, long resid, long done,
+    int error)
+{
+	char ctx[96];
+
+	fmt_ctx(ctx, sizeof(ctx));
+	if (call[2] == 's')
+		kprintf("gt %d sosend %s so=%p proto=%s resid=%ld\n",
+		    curnet()->cpu, ctx, (void *)so,
+		    so->so_type == SOCK_STREAM ? "tcp" : "udp", resid);
+	else
+		kprintf("gt %d soreceive %s so=%p proto=%s resid=%ld got=%ld "
+		    "error=%d\n", curnet()->cpu, ctx, (void *)so,
+		    so->so_type == SOCK_STREAM ? "tcp" : "udp", resid, done,
+		    error);
+}
+
 void
 gt_note(const char *what)
 {

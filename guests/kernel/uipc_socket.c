@@ -192,6 +192,7 @@ __noinline int
 sosend(struct socket *so, struct sockaddr *addr, struct uio *uio,
     struct mbuf *top, struct mbuf *control, int flags, struct thread *td)
 {
+	gt_sockio("sosend", so, uio->uio_resid, 0, 0);
 	return ((*so->so_proto->pr_usrreqs->pru_sosend)(so, addr, uio, top,
 	    control, flags, td));
 }
@@ -240,8 +241,13 @@ __noinline int
 soreceive(struct socket *so, struct sockaddr **psa, struct uio *uio,
     struct mbuf **mp0, struct mbuf **controlp, int *flagsp)
 {
-	return ((*so->so_proto->pr_usrreqs->pru_soreceive)(so, psa, uio, mp0,
-	    controlp, flagsp));
+	ssize_t resid = uio->uio_resid;
+	int error;
+
+	error = (*so->so_proto->pr_usrreqs->pru_soreceive)(so, psa, uio, mp0,
+	    controlp, flagsp);
+	gt_sockio("soreceive", so, resid, resid - uio->uio_resid, error);
+	return (error);
 }
 
 void

@@ -485,5 +485,27 @@ fn sockets_are_attached_by_their_processes_and_by_intr_for_accepted_ones() {
     .map(|((e, p), n)| ((e.to_string(), p.to_string()), n))
     .collect();
     assert_eq!(attaches, want);
+
+    // What each process passed to sosend and got from soreceive adds up to its sockets' totals.
+    let mut calls: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for e in &round.events {
+        match e {
+            Event::Sosend { ctx, resid, .. } => {
+                calls.entry(ctx.exec.clone()).or_default().0 += resid
+            }
+            Event::Soreceive { ctx, got, .. } => {
+                calls.entry(ctx.exec.clone()).or_default().1 += got
+            }
+            _ => {}
+        }
+    }
+    let mut by_owner: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for s in round.socket_closes() {
+        let e = by_owner.entry(s.exec.clone()).or_default();
+        e.0 += s.sent;
+        e.1 += s.rcvd;
+    }
+    by_owner.retain(|_, v| *v != (0, 0));
+    assert_eq!(calls, by_owner);
     guest.shutdown().unwrap();
 }

@@ -344,6 +344,36 @@ pub enum Event {
         /// IP version of the socket's domain.
         ver: u8,
     },
+    /// A process called sosend (which goes on to pru_sosend: sosend_generic or sosend_dgram).
+    Sosend {
+        /// CPU index.
+        cpu: u32,
+        /// Who and when.
+        ctx: Context,
+        /// The socket.
+        so: u64,
+        /// "tcp" or "udp".
+        proto: String,
+        /// `uio_resid` at entry: the bytes to send.
+        resid: u64,
+    },
+    /// A process called soreceive.
+    Soreceive {
+        /// CPU index.
+        cpu: u32,
+        /// Who and when.
+        ctx: Context,
+        /// The socket.
+        so: u64,
+        /// "tcp" or "udp".
+        proto: String,
+        /// `uio_resid` at entry: the room offered.
+        resid: u64,
+        /// Bytes returned.
+        got: u64,
+        /// The error returned (0, or EWOULDBLOCK 35 for an empty datagram socket).
+        error: i32,
+    },
     /// A remark by the workload (e.g. `peer-lost-syn`).
     Note {
         /// CPU index.
@@ -621,6 +651,28 @@ fn parse_gt(
                 inp: kv.hex("inp")?,
                 proto: kv.str("proto")?,
                 ver: kv.num("v")?,
+            },
+        ),
+        ("sosend", None) => push(
+            open,
+            Event::Sosend {
+                cpu,
+                ctx: kv.ctx()?,
+                so: kv.hex("so")?,
+                proto: kv.str("proto")?,
+                resid: kv.num("resid")?,
+            },
+        ),
+        ("soreceive", None) => push(
+            open,
+            Event::Soreceive {
+                cpu,
+                ctx: kv.ctx()?,
+                so: kv.hex("so")?,
+                proto: kv.str("proto")?,
+                resid: kv.num("resid")?,
+                got: kv.num("got")?,
+                error: kv.num("error")?,
             },
         ),
         ("note", None) => push(

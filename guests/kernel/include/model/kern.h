@@ -255,6 +255,8 @@ void gt_state(struct tcpcb *tp, int oldstate);
 void gt_ooo(struct tcpcb *tp, const struct tcphdr *th, int tlen);
 void gt_sock(struct socket *so);
 void gt_attach(struct socket *so);
+void gt_sockio(const char *call, struct socket *so, long resid, long done,
+    int error);
 void gt_peer(const char *dir, const void *hdr);
 void gt_note(const char *what);
 void gt_round_begin(void);
