@@ -58,12 +58,12 @@ fn run_one(path: &Path) -> Outcome {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let prog = compile(
-        &[Source::script(name, text)],
-        &NoProbes,
-        &NoTypes,
-        &CompileOptions::default(),
-    );
+    // The suite's harness runs `dtrace -C -s`.
+    let opts = CompileOptions {
+        cpp: Some(Default::default()),
+        ..Default::default()
+    };
+    let prog = compile(&[Source::script(name, text)], &NoProbes, &NoTypes, &opts);
     let mut prog = match prog {
         Ok(p) => p,
         Err(e) => {
@@ -125,6 +125,22 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+fn collect_errs(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for p in rd.filter_map(|e| e.ok().map(|e| e.path())) {
+        if p.is_dir() {
+            collect_errs(&p, out);
+        } else if p.extension().is_some_and(|e| e == "d")
+            && p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("err."))
+        {
+            out.push(p);
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(dir) = args.get(1) else {
@@ -167,5 +183,23 @@ fn main() {
     println!(
         "{} tests: {pass} pass, {mismatch} output differs, {cerr} do not compile (other providers, cpp, unsupported)",
         tests.len()
+    );
+    // The err.*.d tests expect dtrace to fail (exit status 1): count those lang rejects at compile time.
+    let mut errs = Vec::new();
+    collect_errs(Path::new(dir), &mut errs);
+    let rejected = errs
+        .iter()
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let opts = CompileOptions {
+                cpp: Some(Default::default()),
+                ..Default::default()
+            };
+            compile(&[Source::script("err.d", text)], &NoProbes, &NoTypes, &opts).is_err()
+        })
+        .count();
+    println!(
+        "{} err.* tests: {rejected} rejected at compile time",
+        errs.len()
     );
 }

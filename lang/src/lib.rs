@@ -13,6 +13,7 @@
 pub mod ast;
 mod compile;
 pub mod context;
+pub mod cpp;
 pub mod error;
 mod eval;
 pub mod ir;

@@ -449,6 +449,19 @@ impl Parser<'_, '_> {
         // Canonical spelling: "unsigned long long int" and "long unsigned" both name one type.
         let unsigned = words.iter().any(|w| w == "unsigned");
         let longs = words.iter().filter(|w| *w == "long").count();
+        let count = |w: &str| words.iter().filter(|x| *x == w).count();
+        let sizes = count("char") + count("short") + usize::from(longs > 0);
+        let invalid = sizes > 1
+            || longs > 2
+            || count("int") > 1
+            || (count("char") + count("int") > 1)
+            || (count("signed") + count("unsigned") > 1);
+        if invalid {
+            return Err(err_at(
+                pos,
+                format!("invalid type combination: {}", words.join(" ")),
+            ));
+        }
         let core = if words.iter().any(|w| w == "char") {
             "char"
         } else if words.iter().any(|w| w == "short") {

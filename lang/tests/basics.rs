@@ -109,9 +109,16 @@ BEGIN {
 }
 
 #[test]
-fn globals_read_before_their_first_assignment_in_program_order() {
-    let r = run("#pragma D option quiet\nBEGIN { printf(\"%d [%s]\\n\", later, slater); }\nBEGIN { later = 5; slater = \"x\"; exit(0); }\nEND { printf(\"%d %s\\n\", later, slater); }");
-    assert_eq!(r.out, "0 []\n5 x\n\n");
+fn variables_are_known_in_program_order_and_to_their_own_predicate() {
+    let e = compile_error("BEGIN { printf(\"%d\\n\", later); }\nBEGIN { later = 5; }");
+    assert!(
+        e.contains("line 1: failed to resolve later: Unknown variable name"),
+        "{e}"
+    );
+    let r = run(
+        "#pragma D option quiet\nBEGIN /n < 1/ { n++; printf(\"%d\\n\", n); }\nBEGIN { exit(0); }",
+    );
+    assert_eq!(r.out, "1\n\n");
 }
 
 #[test]

@@ -127,7 +127,6 @@ impl Compiler<'_> {
         };
         match self.agg_names.get(name) {
             Some(id) => Ok(*id),
-            None if self.infer => Ok(0),
             None => Err(err_at(
                 e.pos,
                 format!("failed to resolve @{name}: Unknown aggregation name"),
@@ -385,8 +384,13 @@ impl Compiler<'_> {
         let Some(first) = infos.first() else {
             return Ok(());
         };
+        let kinds = |keys: &[Type]| {
+            keys.iter()
+                .map(|k| matches!(k, Type::String))
+                .collect::<Vec<_>>()
+        };
         for other in &infos[1..] {
-            if other.keys.len() != first.keys.len() {
+            if other.keys.len() != first.keys.len() || kinds(&other.keys) != kinds(&first.keys) {
                 return Err(err_at(pos, "printa( ) aggregation keys do not match: every aggregation needs the same key signature"));
             }
         }
@@ -587,6 +591,10 @@ impl Compiler<'_> {
                     *slot = u16::try_from(v).map_err(|_| {
                         err_at(args[i + 1].pos, "llquantize( ) parameter out of range")
                     })?;
+                }
+                // The largest bucket, factor^(high+1), must fit in 64 bits (D_LLQUANT_MAGTOOBIG).
+                if u64::from(p[0]).checked_pow(u32::from(p[2]) + 1).is_none() {
+                    return Err(err_at(pos, "llquantize( ) factor (argument #2) raised to high magnitude (argument #4) overflows 64 bits"));
                 }
                 AggFunc::llquantize(p[0], p[1], p[2], p[3])
                     .map_err(|e| err_at(pos, e.to_string()))?

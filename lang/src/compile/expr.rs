@@ -215,6 +215,12 @@ impl Compiler<'_> {
             }
             ExprKind::SizeofType(tn) => {
                 let t = self.resolve(tn)?;
+                if matches!(t, Type::Void | Type::Function) {
+                    return Err(err_at(
+                        pos,
+                        format!("cannot apply sizeof to an expression of type {t}"),
+                    ));
+                }
                 let t = if let Type::Record(_) = t {
                     Type::Record(self.complete(&t, pos)?)
                 } else {
@@ -388,7 +394,7 @@ impl Compiler<'_> {
                 bits: None,
             });
         }
-        if self.infer {
+        if self.lenient {
             return Ok(CE::Val(Node::Const(0), Type::Int(IntType::INT)));
         }
         self.undefined(name, pos)
@@ -437,6 +443,10 @@ impl Compiler<'_> {
     pub(crate) fn convert(&mut self, n: Node, from: &Type, to: &Type, pos: Pos) -> CResult<Node> {
         match to {
             Type::String => self.string_value(n, from, pos),
+            Type::Pointer(_) if from.is_integer() && n.as_const() != Some(0) => Err(err_at(
+                pos,
+                format!("operands have incompatible types: \"{to}\" = \"{from}\""),
+            )),
             t if t.is_scalar() && from.is_scalar() => {
                 Ok(norm(t.as_int().unwrap_or(IntType::LONG), n))
             }
@@ -572,7 +582,6 @@ impl Compiler<'_> {
                             ty: v.ty,
                         })
                     }
-                    None if self.infer => Ok(CE::Val(Node::Const(0), Type::Int(IntType::INT))),
                     None => self.undefined(name, base.pos),
                 };
             }
@@ -585,7 +594,6 @@ impl Compiler<'_> {
                             ty: v.ty,
                         })
                     }
-                    None if self.infer => Ok(CE::Val(Node::Const(0), Type::Int(IntType::INT))),
                     None => self.undefined(&format!("self->{name}"), base.pos),
                 };
             }
@@ -916,6 +924,9 @@ impl Compiler<'_> {
                             && bt.as_int().is_some()
                             && matches!(bt, Type::Pointer(_))) =>
                 {
+                    if matches!(**p, Type::Void | Type::Function) {
+                        return Err(incompatible(op, &at, &bt, pos));
+                    }
                     let size = p.size(self.opts.strsize).max(1);
                     let (pn, inn, pty) = if matches!(at, Type::Pointer(_)) {
                         (an, bn, at.clone())
@@ -935,6 +946,9 @@ impl Compiler<'_> {
                     ));
                 }
                 (Type::Pointer(p), Type::Pointer(_)) if op == BinOp::Sub => {
+                    if matches!(**p, Type::Void | Type::Function) {
+                        return Err(incompatible(op, &at, &bt, pos));
+                    }
                     let size = p.size(self.opts.strsize).max(1);
                     let d = int_op(BinI::Sub, an, bn, IntType::LONG).map_err(fail)?;
                     let n =
@@ -1426,4 +1440,59 @@ fn split_offset(addr: Node) -> (Node, u64) {
         },
         addr => (addr, 0),
     }
+}
+
+/// Whether `name` is one of D's subroutines (callable in expressions).
+pub(crate) fn is_subroutine(name: &str) -> bool {
+    matches!(
+        name,
+        "strlen"
+            | "strjoin"
+            | "substr"
+            | "index"
+            | "rindex"
+            | "strstr"
+            | "strchr"
+            | "strrchr"
+            | "strtok"
+            | "lltostr"
+            | "strtoll"
+            | "tolower"
+            | "toupper"
+            | "basename"
+            | "dirname"
+            | "cleanpath"
+            | "ntohs"
+            | "htons"
+            | "ntohl"
+            | "htonl"
+            | "ntohll"
+            | "htonll"
+            | "inet_ntoa"
+            | "inet_ntoa6"
+            | "inet_ntop"
+            | "rand"
+            | "func"
+            | "sym"
+            | "uaddr"
+            | "usym"
+            | "ufunc"
+            | "mod"
+            | "umod"
+            | "copyin"
+            | "copyinstr"
+            | "copyinto"
+            | "alloca"
+            | "bcopy"
+            | "speculation"
+            | "progenyof"
+            | "getmajor"
+            | "getminor"
+            | "mutex_owned"
+            | "mutex_owner"
+            | "rw_read_held"
+            | "rw_write_held"
+            | "memref"
+            | "json"
+    )
 }

@@ -1,6 +1,5 @@
 //! From parsed sources to a runnable [`crate::Program`]: declarations and types, probe matching,
-//! variables, and the two passes over the clauses (the first learns every variable's type from
-//! its assignments, so a clause may read a variable a later clause assigns).
+//! variables and clauses, all in program order as dtrace compiles them.
 
 mod action;
 mod expr;
@@ -10,8 +9,9 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::ast::{BaseType, Clause, Expr, Item, Scope, TypeName};
-use crate::error::{err_at, CompileError, Pos, Source, SyntaxError};
+use crate::error::{err_at, CompileError, Pos, Source, SourceKind, SyntaxError};
 use crate::ir::Node;
+use crate::ir::Place;
 use crate::lexer::MacroArgs;
 use crate::options::Options;
 use crate::probes::{self, Description, ProbeCatalog, ProbeInfo, ProbeKind};
@@ -29,6 +29,8 @@ pub struct CompileOptions {
     pub options: Options,
     /// Operands after the options: `$1..$n`.
     pub macro_args: Vec<String>,
+    /// `-C` (with `-D`, `-U`, `-I`): run the C preprocessor over scripts and descriptions.
+    pub cpp: Option<crate::cpp::CppOptions>,
 }
 
 type CResult<T> = Result<T, SyntaxError>;
@@ -89,13 +91,14 @@ pub(crate) struct Compiler<'a> {
     pub params: Vec<(String, Node, Type)>,
     /// The probes the clause being compiled matched (for args[] types).
     pub clause_probes: Vec<ProbeInfo>,
-    /// First pass: learn variable types, ignore errors.
-    pub infer: bool,
     /// Next fault-site number (reported as the DIF offset of runtime errors).
     pub next_pc: u32,
     /// All probes: lang's own plus the catalog's.
     pub probes: Vec<ProbeInfo>,
     pub kinds: HashMap<u32, ProbeKind>,
+    /// The first pass over a clause: unknown names read as 0 so that its assignments can
+    /// create their variables.
+    pub lenient: bool,
     /// Nesting of inline expansion, to stop self-referencing inlines.
     pub inline_depth: u32,
 }
@@ -110,43 +113,66 @@ pub fn compile(
 ) -> Result<Program, CompileError> {
     let mut c = Compiler::new(catalog, types, options.options.clone());
     let mut typedef_names: HashSet<String> = HashSet::new();
-    let mut parsed: Vec<(usize, Vec<Item>)> = Vec::new();
-    // Pass 0: parse everything, applying pragmas and declarations in order.
-    for (i, src) in sources.iter().enumerate() {
+    let mut clauses = Vec::new();
+    let mut matches = Vec::new();
+    let mut libraries: Vec<String> = Vec::new();
+    // Like dtrace, everything is compiled in program order: a name must be declared (or a
+    // variable assigned) before a later clause or declaration can use it.
+    for src in sources {
         let macros = MacroArgs {
             args: options.macro_args.clone(),
             default_args: c.opts.defaultargs,
         };
         let is_guest_type = |n: &str| types.resolve_type(n).is_some();
-        let items = crate::parser::parse(&src.text, &macros, &mut typedef_names, &is_guest_type)
+        let preprocessed;
+        let text = match (&options.cpp, &src.kind) {
+            (Some(cpp), SourceKind::Script | SourceKind::Description) => {
+                preprocessed = crate::cpp::preprocess(&src.text, &src.name, cpp)
+                    .map_err(|e| CompileError::new(src, e))?;
+                preprocessed.as_str()
+            }
+            _ => src.text.as_str(),
+        };
+        let items = crate::parser::parse(text, &macros, &mut typedef_names, &is_guest_type)
             .map_err(|e| CompileError::new(src, e))?;
+        if let Some((what, pos)) = c.unmet_dependency(&items, &libraries) {
+            // dtrace skips a library whose provider or library is missing; a program fails.
+            if src.kind == SourceKind::Library {
+                continue;
+            }
+            return Err(CompileError::new(
+                src,
+                err_at(
+                    pos,
+                    format!("program requires {what}, which is not available"),
+                ),
+            ));
+        }
+        if src.kind == SourceKind::Library {
+            let base = src.name.rsplit('/').next().unwrap_or(&src.name).to_string();
+            libraries.push(base);
+        }
         for item in &items {
-            c.declare(item).map_err(|e| CompileError::new(src, e))?;
-        }
-        parsed.push((i, items));
-    }
-    // Pass 1: learn variable types from assignments anywhere in the program.
-    c.infer = true;
-    for (_, items) in &parsed {
-        for item in items {
-            if let Item::Clause(cl) = item {
-                let _ = c.clause(cl);
+            match item {
+                Item::Clause(cl) => {
+                    let (cc, m) = c.clause(cl).map_err(|e| CompileError::new(src, e))?;
+                    clauses.push(cc);
+                    matches.extend(m);
+                }
+                item => c.declare(item).map_err(|e| CompileError::new(src, e))?,
             }
         }
     }
-    c.infer = false;
-    c.next_pc = 0;
-    let mut clauses = Vec::new();
-    let mut matches = Vec::new();
-    for (i, items) in &parsed {
-        let src = &sources[*i];
-        for item in items {
-            if let Item::Clause(cl) = item {
-                let (cc, m) = c.clause(cl).map_err(|e| CompileError::new(src, e))?;
-                clauses.push(cc);
-                matches.extend(m);
-            }
-        }
+    if clauses.is_empty() && sources.iter().any(|s| s.kind != SourceKind::Library) {
+        let src = sources
+            .iter()
+            .rev()
+            .find(|s| s.kind != SourceKind::Library)
+            .unwrap_or(&sources[0]);
+        return Err(CompileError::new(
+            src,
+            err_at(Pos { line: 1, col: 1 }, "empty D program translation"),
+        ));
     }
     Ok(c.finish(clauses, matches))
 }
@@ -195,12 +221,35 @@ impl<'a> Compiler<'a> {
             agg_names: HashMap::new(),
             params: Vec::new(),
             clause_probes: Vec::new(),
-            infer: false,
             next_pc: 0,
             probes,
             kinds,
             inline_depth: 0,
+            lenient: false,
         }
+    }
+
+    /// The first `#pragma D depends_on provider|library` these items state that is not met.
+    fn unmet_dependency(&self, items: &[Item], libraries: &[String]) -> Option<(String, Pos)> {
+        items.iter().find_map(|item| {
+            let Item::Control(text, pos) = item else {
+                return None;
+            };
+            let words: Vec<&str> = text.split_whitespace().collect();
+            match words.as_slice() {
+                ["pragma", "D", "depends_on", "provider", p, ..]
+                    if !self.probes.iter().any(|x| x.provider == *p) =>
+                {
+                    Some((format!("provider {p}"), *pos))
+                }
+                ["pragma", "D", "depends_on", "library", l, ..]
+                    if !libraries.iter().any(|x| x == l) =>
+                {
+                    Some((format!("library {l}"), *pos))
+                }
+                _ => None,
+            }
+        })
     }
 
     /// Applies a top-level declaration or control line.
@@ -208,10 +257,20 @@ impl<'a> Compiler<'a> {
         match item {
             Item::Clause(_) => Ok(()),
             Item::Control(text, pos) => self.control(text, *pos),
-            Item::TypeDecl(t) => self.resolve(t).map(|_| ()),
+            Item::TypeDecl(t) => {
+                if let BaseType::Named(n) = &t.base {
+                    if !n.starts_with("struct ")
+                        && !n.starts_with("union ")
+                        && !n.starts_with("enum ")
+                    {
+                        return Err(err_at(t.pos, "useless declaration"));
+                    }
+                }
+                self.resolve(t).map(|_| ())
+            }
             Item::Typedef { ty, name, pos } => {
                 let t = self.resolve(ty)?;
-                if self.typedefs.contains_key(name) && !self.infer {
+                if self.typedefs.contains_key(name) {
                     return Err(err_at(*pos, format!("type redeclared: {name}")));
                 }
                 self.typedefs.insert(name.clone(), t);
@@ -224,7 +283,7 @@ impl<'a> Compiler<'a> {
                 body,
                 pos,
             } => {
-                if self.inlines.contains_key(name) || self.consts.contains_key(name) {
+                if self.identifier_taken(name) || is_builtin_name(name) {
                     return Err(err_at(*pos, format!("identifier redeclared: {name}")));
                 }
                 let t = self.resolve(ty)?;
@@ -232,6 +291,24 @@ impl<'a> Compiler<'a> {
                 for (pt, pn) in params {
                     ps.push((self.resolve(pt)?, pn.clone()));
                 }
+                // The body is checked now, as dtrace does: before the name exists (so an inline
+                // cannot use itself) and against the declared type.
+                let scope = ps
+                    .iter()
+                    .map(|(pt, pn)| {
+                        (
+                            pn.clone(),
+                            Node::Get(Place::Local(self.temp_slot())),
+                            pt.clone(),
+                        )
+                    })
+                    .collect();
+                let saved = std::mem::replace(&mut self.params, scope);
+                let checked = self
+                    .rvalue(body)
+                    .and_then(|(n, bt)| self.convert(n, &bt, &t, body.pos));
+                self.params = saved;
+                checked?;
                 self.inlines.insert(
                     name.clone(),
                     Rc::new(Inline {
@@ -267,14 +344,45 @@ impl<'a> Compiler<'a> {
                     }
                 };
                 let rec = self.complete(&out_rec, *pos)?;
+                let input = self.resolve(input)?;
+                let (out_name, in_name) = (out_rec.to_string(), input.to_string());
+                if self
+                    .translators
+                    .iter()
+                    .any(|t| t.out.to_string() == out_name && t.input.to_string() == in_name)
+                {
+                    return Err(err_at(
+                        *pos,
+                        format!(
+                            "translator from {in_name} to {out_name} has already been declared"
+                        ),
+                    ));
+                }
                 let mut map = HashMap::new();
                 for (m, e, mpos) in members {
-                    if rec.member(m).is_none() {
+                    let Some(mem) = rec.member(m) else {
                         return Err(self.no_member(&out_rec, m, *mpos));
+                    };
+                    if map.contains_key(m) {
+                        return Err(err_at(
+                            *mpos,
+                            format!("translator member {m} is already defined"),
+                        ));
                     }
+                    // Each member's expression is checked at declaration, with the input bound.
+                    let scope = vec![(
+                        param.clone(),
+                        Node::Get(Place::Local(self.temp_slot())),
+                        input.clone(),
+                    )];
+                    let saved = std::mem::replace(&mut self.params, scope);
+                    let checked = self
+                        .rvalue(e)
+                        .and_then(|(n, t)| self.convert(n, &t, &mem.ty, e.pos));
+                    self.params = saved;
+                    checked?;
                     map.insert(m.clone(), e.clone());
                 }
-                let input = self.resolve(input)?;
                 self.translators.push(Rc::new(Translator {
                     out: out_rec,
                     input,
@@ -308,9 +416,16 @@ impl<'a> Compiler<'a> {
                     }
                 })
             }
-            ["pragma", "D", "binding" | "depends_on" | "attributes" | "error" | "ident", ..] => {
-                Ok(())
+            ["pragma", "D", "error", ..] => {
+                let msg = text.split_once("error").map_or("", |(_, m)| m.trim());
+                Err(err_at(
+                    pos,
+                    format!("#pragma D error: {}", msg.trim_matches('"')),
+                ))
             }
+            ["pragma", "D", "attributes", attr, _, ..] if attr.split('/').count() == 3 => Ok(()),
+            ["pragma", "D", "attributes", ..] => Err(err_at(pos, "malformed #pragma D attributes")),
+            ["pragma", "D", "binding" | "depends_on" | "ident", ..] => Ok(()),
             ["pragma", "D", other, ..] => Err(err_at(
                 pos,
                 format!("invalid control directive: #pragma D {other}"),
@@ -429,6 +544,11 @@ impl<'a> Compiler<'a> {
                     };
                     fs.push((f.name.clone(), ft, bits));
                 }
+                for (i, (n, _, _)) in fs.iter().enumerate() {
+                    if !n.is_empty() && fs[..i].iter().any(|(m, _, _)| m == n) {
+                        return Err(err_at(tn.pos, format!("duplicate member name: {n}")));
+                    }
+                }
                 let kw = if *is_union { "union" } else { "struct" };
                 let name = format!("{kw} {}", tag.as_deref().unwrap_or("<anon>"));
                 let rec =
@@ -436,7 +556,6 @@ impl<'a> Compiler<'a> {
                 let t = Type::Record(Rc::new(rec));
                 if tag.is_some() {
                     if matches!(self.records.get(&name), Some(Type::Record(r)) if r.members.is_some())
-                        && !self.infer
                     {
                         return Err(err_at(tn.pos, format!("{name} redeclared")));
                     }
@@ -451,8 +570,11 @@ impl<'a> Compiler<'a> {
                     if let Some(e) = e {
                         next = self.const_int(e)? as i64;
                     }
-                    if self.consts.contains_key(n) {
+                    if self.consts.contains_key(n) || vals.iter().any(|(v, _)| v == n) {
                         return Err(err_at(*pos, format!("identifier redeclared: {n}")));
+                    }
+                    if next > i64::from(i32::MAX) || next < i64::from(i32::MIN) {
+                        return Err(err_at(*pos, format!("enumerator '{n}' overflows int")));
                     }
                     vals.push((n.clone(), next));
                     next = next.wrapping_add(1);
@@ -476,6 +598,12 @@ impl<'a> Compiler<'a> {
         }
         for d in tn.dims.iter().rev() {
             let n = self.const_int(d)?;
+            if (n as i64) <= 0 || n > u64::from(u32::MAX) {
+                return Err(err_at(
+                    d.pos,
+                    "array dimension must be a positive integer constant",
+                ));
+            }
             t = Type::Array(Rc::new(t), n);
         }
         Ok(t)
@@ -620,21 +748,24 @@ impl<'a> Compiler<'a> {
             .iter()
             .filter_map(|id| self.probes.iter().find(|p| p.id == *id).cloned())
             .collect();
+        // dtrace parses a whole clause before checking it, so a variable assigned anywhere in
+        // the clause (predicate included) is known everywhere in it. A first, lenient pass over
+        // the clause creates those variables; the second is the real one.
+        self.lenient = true;
+        if let Some(e) = &clause.pred {
+            let _ = self.predicate(e);
+        }
+        for stmt in &clause.body {
+            let _ = self.statement(stmt);
+        }
+        self.lenient = false;
         let pred = match &clause.pred {
-            Some(e) => match self.predicate(e) {
-                Ok(n) => Some(n),
-                Err(err) if !self.infer => return Err(err),
-                Err(_) => None,
-            },
+            Some(e) => Some(self.predicate(e)?),
             None => None,
         };
         let mut actions = Vec::new();
         for stmt in &clause.body {
-            match self.statement(stmt) {
-                Ok(a) => actions.push(a),
-                Err(err) if !self.infer => return Err(err),
-                Err(_) => {}
-            }
+            actions.push(self.statement(stmt)?);
         }
         // A clause whose every statement aggregates writes no record; any other clause does
         // (with no statements at all, that record is the default action's).
@@ -797,4 +928,26 @@ impl TypeSource for DeclaredTypes {
     fn kernel_symbol(&self, name: &str) -> Option<(u64, Type)> {
         self.symbols.get(name).cloned()
     }
+}
+
+/// Names D itself defines (built-in variables, subroutines, actions): not available to inlines.
+fn is_builtin_name(name: &str) -> bool {
+    crate::probes::Builtin::from_name(name).is_some()
+        || action::is_action(name)
+        || action::is_agg_func(name)
+        || expr::is_subroutine(name)
+        || matches!(
+            name,
+            "args"
+                | "execname"
+                | "probeprov"
+                | "probemod"
+                | "probefunc"
+                | "probename"
+                | "id"
+                | "epid"
+        )
+        || name
+            .strip_prefix("arg")
+            .is_some_and(|d| d.parse::<u8>().is_ok_and(|i| i < 10))
 }
