@@ -31,16 +31,21 @@ pub fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     }
 
     // A program of lang's own probes only runs on the host: no guest, nothing booted.
-    if args.target.gdb.is_none() {
-        if let Ok(mut program) = lang::compile(&user, &NoProbes, &NoTypes, &opts) {
-            if args.compile_only {
-                return Ok(0);
+    if args.target.gdb.is_none() && !providers::needs_guest(&user, &args.macro_args) {
+        let mut program = match lang::compile(&user, &NoProbes, &NoTypes, &opts) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(1);
             }
-            report_matches(&args, &program);
-            let mut out = sink(&args)?;
-            let status = providers::run_without_guest(&mut program, &mut out);
-            return Ok(status as u8);
+        };
+        if args.compile_only {
+            return Ok(0);
         }
+        report_matches(&args, &program);
+        let mut out = sink(&args)?;
+        let status = providers::run_without_guest(&mut program, &mut out);
+        return Ok(status as u8);
     }
 
     let (guest, _model) = attach(&args, &user)?;
@@ -123,9 +128,12 @@ fn compile_options(args: &TraceArgs) -> anyhow::Result<CompileOptions> {
             .set(k, v.as_deref())
             .map_err(|why| anyhow::anyhow!("failed to set option -x {k}: {why}"))?;
     }
+    // lang's CompileOptions gains fields as the language grows: keep their defaults.
+    #[allow(clippy::needless_update)]
     Ok(CompileOptions {
         options,
         macro_args: args.macro_args.clone(),
+        ..CompileOptions::default()
     })
 }
 
@@ -195,7 +203,12 @@ fn list(args: &TraceArgs) -> anyhow::Result<u8> {
         })
         .collect();
     descs.extend(args.providers.iter().map(|p| format!("{p}:::")));
-    let (guest, _model) = attach(args, &[])?;
+    // fbt probes are listed for the functions the descriptions name (all of them: -l -P fbt).
+    let as_sources: Vec<Source> = descs
+        .iter()
+        .map(|d| Source::description(d.clone()))
+        .collect();
+    let (guest, _model) = attach(args, &as_sources)?;
     let (lines, counts) = providers::listing(Some(guest.catalog()), &descs);
     guest.detach()?;
     let mut out = std::io::stdout().lock();

@@ -142,6 +142,32 @@ impl ProbeCatalog for Catalog {
     }
 }
 
+/// Every probe description in `sources` (parsed as D; sources that do not parse are skipped,
+/// the compiler reports them).
+fn descriptions(sources: &[Source], macro_args: &[String]) -> Vec<Description> {
+    let macros = lang::lexer::MacroArgs {
+        args: macro_args.to_vec(),
+        default_args: true,
+    };
+    let mut out = Vec::new();
+    for s in sources {
+        let mut typedefs = HashSet::new();
+        let Ok(items) = lang::parser::parse(&s.text, &macros, &mut typedefs, &|_| false) else {
+            continue;
+        };
+        for item in items {
+            if let lang::ast::Item::Clause(c) = item {
+                out.extend(
+                    c.descs
+                        .iter()
+                        .filter_map(|(t, _)| Description::parse(t).ok()),
+                );
+            }
+        }
+    }
+    out
+}
+
 /// The function patterns of every description in the user's program (and `-P` providers) that
 /// can match an fbt probe, so only those functions' types are looked up.
 pub fn fbt_patterns(
@@ -151,53 +177,49 @@ pub fn fbt_patterns(
 ) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
-    let mut add = |d: Description| {
-        if lang::probes::glob(&d.provider, "fbt")
+    let provider_descs = providers
+        .iter()
+        .filter_map(|p| Description::parse(&format!("{p}:::")).ok());
+    for d in provider_descs.chain(descriptions(sources, macro_args)) {
+        let fbt = lang::probes::glob(&d.provider, "fbt")
             && (d.module.is_empty() || lang::probes::glob(&d.module, "kernel"))
-        {
-            let f = if d.function.is_empty() {
-                "*".to_string()
-            } else {
-                d.function
-            };
-            if (lang::probes::glob(&d.name, "entry") || lang::probes::glob(&d.name, "return"))
-                && seen.insert(f.clone())
-            {
-                out.push(f);
-            }
-        }
-    };
-    for p in providers {
-        if let Ok(d) = Description::parse(&format!("{p}:::")) {
-            add(d);
-        }
-    }
-    let macros = lang::lexer::MacroArgs {
-        args: macro_args.to_vec(),
-        default_args: true,
-    };
-    for s in sources {
-        let mut typedefs = HashSet::new();
-        let Ok(items) = lang::parser::parse(&s.text, &macros, &mut typedefs, &|_| false) else {
-            continue;
+            && (lang::probes::glob(&d.name, "entry") || lang::probes::glob(&d.name, "return"));
+        let f = if d.function.is_empty() {
+            "*".to_string()
+        } else {
+            d.function
         };
-        for item in items {
-            if let lang::ast::Item::Clause(c) = item {
-                for (text, _) in c.descs {
-                    if let Ok(d) = Description::parse(&text) {
-                        add(d);
-                    }
-                }
-            }
+        if fbt && seen.insert(f.clone()) {
+            out.push(f);
         }
     }
     out
 }
 
+/// Whether the program names any probe beyond dtrace's BEGIN/END/ERROR and profile's
+/// tick-N/profile-N (which run without a guest).
+pub fn needs_guest(sources: &[Source], macro_args: &[String]) -> bool {
+    descriptions(sources, macro_args).iter().any(|d| {
+        let own = d.module.is_empty()
+            && d.function.is_empty()
+            && match d.provider.as_str() {
+                "" => {
+                    matches!(d.name.as_str(), "BEGIN" | "END" | "ERROR")
+                        || d.name.starts_with("tick-")
+                        || d.name.starts_with("profile-")
+                }
+                "dtrace" => matches!(d.name.as_str(), "BEGIN" | "END" | "ERROR"),
+                "profile" => d.name.starts_with("tick-") || d.name.starts_with("profile-"),
+                _ => false,
+            };
+        !own
+    })
+}
+
 /// dtrace -l's header line.
 pub(crate) fn listing_header() -> String {
     format!(
-        "{:>5} {:>10} {:>20} {:>32} {}",
+        "{:>5} {:>10} {:>17} {:>33} {}",
         "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME"
     )
 }
@@ -205,7 +227,7 @@ pub(crate) fn listing_header() -> String {
 /// One dtrace -l line.
 pub(crate) fn listing_line(p: &ProbeInfo) -> String {
     format!(
-        "{:>5} {:>10} {:>20} {:>32} {}",
+        "{:>5} {:>10} {:>17} {:>33} {}",
         p.id, p.provider, p.module, p.function, p.name
     )
 }

@@ -25,7 +25,7 @@ mod timers;
 mod trace;
 mod types;
 
-pub use catalog::{fbt_patterns, Catalog, ProbeSource, FBT_LIMIT};
+pub use catalog::{fbt_patterns, needs_guest, Catalog, ProbeSource, FBT_LIMIT};
 pub use error::Error;
 pub use guest::{listing, Attach, Guest};
 pub use hostrun::run_without_guest;

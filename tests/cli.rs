@@ -1,0 +1,193 @@
+//! dtrace(1)'s user-facing behaviour: runs with no guest (BEGIN, ticks at real rates, exit(),
+//! ^C), the probe listing, and the refusals (a kernel file that is not the running kernel).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// guestrace with no way to start QEMU: a run that tried to boot a guest would fail.
+fn no_guest(args: &[&str]) -> Command {
+    let mut c = Command::new(guestrace());
+    c.args(args).env("PATH", "/nonexistent");
+    c
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn begin_ticks_and_exit_run_without_a_guest() {
+    let started = Instant::now();
+    let out = no_guest(&[
+        "-q",
+        "-n",
+        "BEGIN { printf(\"begin\\n\"); }",
+        "-n",
+        "tick-10ms { n++; }",
+        "-n",
+        "tick-10ms /n == 20/ { exit(7); }",
+        "-n",
+        "END { printf(\"end %d\\n\", n); }",
+    ])
+    .output()
+    .expect("run guestrace");
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(7), "exit(7): {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "begin\nend 20\n\n");
+    // Twenty 10 ms ticks at their real rate.
+    assert!(took >= Duration::from_millis(190), "too fast: {took:?}");
+    assert!(took < Duration::from_secs(5), "too slow: {took:?}");
+}
+
+#[test]
+fn ctrl_c_fires_end_and_prints_aggregations() {
+    let child = no_guest(&[
+        "-n",
+        "tick-1ms { @ticks = count(); }",
+        "-n",
+        "END { printf(\"end\"); }",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("run guestrace");
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out: Output = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("CPU     ID                    FUNCTION:NAME\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(":END end\n"), "END's record: {stdout}");
+    let ticks: u64 = stdout
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    // ~700 ticks of 1 ms; generous bounds for a loaded machine.
+    assert!((200..=1000).contains(&ticks), "{ticks} ticks: {stdout}");
+    assert!(text(&out.stderr).contains("guestrace: description 'tick-1ms' matched 1 probe"));
+}
+
+#[test]
+fn compile_errors_exit_1_and_usage_errors_exit_2() {
+    let out = no_guest(&["-n", "BEGIN { printf(\"%d\\n\"); }"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("guestrace: invalid probe specifier"));
+    let out = no_guest(&["-x"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// The probes the kernel defines, from its ELF symbols (`sdt_tcp___state__change` is
+/// tcp:::state-change): an oracle independent of the linker-set walk guestrace does.
+fn sdt_probes_in(kernel: &std::path::Path) -> BTreeSet<(String, String)> {
+    let bytes = std::fs::read(kernel).expect("kernel file");
+    let mut found = BTreeSet::new();
+    for prov in ["ip", "tcp", "udp"] {
+        let prefix = format!("sdt_{prov}___");
+        let text = String::from_utf8_lossy(&bytes);
+        for (at, _) in text.match_indices(&prefix) {
+            let rest = &text[at + prefix.len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.insert((prov.to_string(), name.replace("__", "-")));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn lists_probes_like_dtrace() {
+    let guest = boot();
+    let run = |extra: &[&str]| {
+        Command::new(guestrace())
+            .arg("-l")
+            .args(extra)
+            .args(target_args(&guest))
+            .output()
+            .expect("run guestrace -l")
+    };
+    let out = run(&["-P", "ip", "-P", "tcp", "-P", "udp"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("   ID   PROVIDER            MODULE                          FUNCTION NAME")
+    );
+    let mut listed = BTreeSet::new();
+    for l in lines {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        assert_eq!(w.len(), 5, "{l}");
+        assert!(w[0].parse::<u32>().is_ok());
+        assert_eq!(
+            (w[2], w[3]),
+            ("kernel", "none"),
+            "sdt.ko's module and function: {l}"
+        );
+        listed.insert((w[1].to_string(), w[4].to_string()));
+    }
+    assert_eq!(listed, sdt_probes_in(guest.kernel_elf()));
+    assert_eq!(listed.len(), 13, "FreeBSD 10.4's ip, tcp and udp probes");
+
+    let out = run(&["-n", "tcp:::state-change", "-n", "fbt::sosend_*:entry"]);
+    let stdout = text(&out.stdout);
+    // tcp:::state-change, and sosend_dgram and sosend_generic (sosend itself has no "_").
+    assert_eq!(stdout.lines().count(), 1 + 1 + 2, "{stdout}");
+    assert!(
+        stdout.contains("        fbt            kernel                    sosend_generic entry"),
+        "{stdout}"
+    );
+
+    let out = run(&["-n", "nosuch:::probe"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("does not match any probes"));
+    assert_restored(&guest);
+}
+
+#[test]
+fn a_kernel_file_that_is_not_the_running_kernel_is_refused() {
+    let guest = boot();
+    let image = symbols::KernelImage::open(guest.kernel_elf()).expect("kernel");
+    let version = image.global_bytes("version").expect("version string");
+    let end = version
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(version.len());
+    let mut file = std::fs::read(guest.kernel_elf()).expect("kernel file");
+    let at = file
+        .windows(end)
+        .position(|w| w == &version[..end])
+        .expect("the version string in the file");
+    // Another build of the same source: one character of its banner differs.
+    file[at] = if file[at] == b'X' { b'Y' } else { b'X' };
+    let other = guest.run_dir().join("other-kernel.elf");
+    std::fs::write(&other, &file).expect("write the other kernel");
+    let out = Command::new(guestrace())
+        .args(["-n", "ip:::send", "--gdb"])
+        .arg(guest.gdb_socket())
+        .arg("--kernel")
+        .arg(&other)
+        .output()
+        .expect("run guestrace");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("does not match the running guest"), "{err}");
+    assert!(out.stdout.is_empty());
+    assert_restored(&guest);
+}
