@@ -30,6 +30,7 @@ static volatile int ap_cpu;
 static volatile int ap_started;
 static volatile int all_go;
 static u_long boot_pace = 50000;
+static uint32_t boot_clock;
 
 extern char ap_tramp_start[], ap_tramp_end[];
 
@@ -70,29 +71,45 @@ fw_cfg_ncpus(void)
 	return (n);
 }
 
-/* "pace=N" on the kernel command line sets the spin per network event. */
+/* The value of "key=N" in the command line, if present. */
+static int
+cmdline_num(const char *s, const char *key, u_long *v)
+{
+	size_t klen = strlen(key);
+
+	for (; *s; s++) {
+		if (s[0] != key[0] || memcmp(s, key, klen) != 0 ||
+		    s[klen] != '=')
+			continue;
+		*v = 0;
+		for (s += klen + 1; *s >= '0' && *s <= '9'; s++)
+			*v = *v * 10 + (u_long)(*s - '0');
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * "pace=N": spin iterations per network event.  "clock=N": the logical
+ * clock every CPU starts from (to exercise its wrap-around).
+ */
 static void
 parse_cmdline(uint32_t start_info)
 {
 	uint64_t cmd_pa;
 	const char *s;
+	u_long v;
 
 	if (start_info == 0)
 		return;
 	cmd_pa = *(volatile uint64_t *)(uintptr_t)(start_info + 24);
 	if (cmd_pa == 0)
 		return;
-	for (s = (const char *)(uintptr_t)cmd_pa; *s; s++) {
-		if (s[0] == 'p' && s[1] == 'a' && s[2] == 'c' && s[3] == 'e' &&
-		    s[4] == '=') {
-			u_long v = 0;
-
-			for (s += 5; *s >= '0' && *s <= '9'; s++)
-				v = v * 10 + (u_long)(*s - '0');
-			boot_pace = v;
-			s--;
-		}
-	}
+	s = (const char *)(uintptr_t)cmd_pa;
+	if (cmdline_num(s, "pace", &v))
+		boot_pace = v;
+	if (cmdline_num(s, "clock", &v))
+		boot_clock = (uint32_t)v;
 }
 
 static void
@@ -108,6 +125,7 @@ pcpu_setup(int cpu)
 	cpuid_to_pcpu[cpu] = pc;
 	mn->cpu = cpu;
 	mn->pace = boot_pace;
+	mn->clock = boot_clock;
 	wrmsr(MSR_GSBASE, (uint64_t)(uintptr_t)pc);
 	/* The user GS base a kernel entry would have swapped out. */
 	wrmsr(MSR_KGSBASE, 0x7ffffffff000UL);

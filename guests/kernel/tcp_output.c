@@ -180,7 +180,7 @@ again:
 	if (SEQ_GT(tp->snd_nxt, tp->snd_max))
 		tp->snd_max = tp->snd_nxt;
 	if ((flags & (TH_SYN | TH_FIN)) || len > 0) {
-		if (tp->t_timers->tt_rexmt.c_time == 0)
+		if (!callout_active(&tp->t_timers->tt_rexmt))
 			tcp_timer_activate(tp, &tp->t_timers->tt_rexmt,
 			    tp->t_rxtcur);
 	}

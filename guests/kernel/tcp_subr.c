@@ -83,7 +83,7 @@ tcp_close(struct tcpcb *tp)
 	struct inpcb *inp = tp->t_inpcb;
 	struct socket *so = inp->inp_socket;
 
-	tp->t_timers->tt_rexmt.c_time = 0;
+	tcp_timer_activate(tp, &tp->t_timers->tt_rexmt, 0);
 	inp->inp_flags |= INP_DROPPED;
 	if (so != NULL) {
 		soisdisconnected(so);

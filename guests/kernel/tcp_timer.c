@@ -13,7 +13,19 @@ static const int tcp_backoff[TCP_MAXRXTSHIFT + 1] =
 void
 tcp_timer_activate(struct tcpcb *tp __unused, struct callout *c, int delta)
 {
-	c->c_time = delta ? (sbintime_t)curnet()->clock + delta : 0;
+	if (delta == 0) {
+		c->c_flags &= ~CALLOUT_ACTIVE;
+		return;
+	}
+	c->c_time = (uint32_t)(curnet()->clock + (uint32_t)delta);
+	c->c_flags |= CALLOUT_ACTIVE;
+}
+
+/* Deadlines compare modulo 2^32, so the clock may wrap (after ~50 days of ticks). */
+static int
+callout_due(const struct callout *c, uint32_t now)
+{
+	return (callout_active(c) && (int)(now - (uint32_t)c->c_time) >= 0);
 }
 
 static __noinline void
@@ -21,7 +33,7 @@ tcp_timer_rexmt(struct tcpcb *tp)
 {
 	int rexmt;
 
-	tp->t_timers->tt_rexmt.c_time = 0;
+	tcp_timer_activate(tp, &tp->t_timers->tt_rexmt, 0);
 	if (++tp->t_rxtshift > TCP_MAXRXTSHIFT) {
 		tp->t_rxtshift = TCP_MAXRXTSHIFT;
 		(void)tcp_drop(tp, 60);
@@ -48,8 +60,7 @@ tcp_timers_run(void)
 		struct tcpcb_mem *tm = &mn->tcbs[i];
 		struct tcptw *tw = &mn->tws[i];
 
-		if (tm->used && tm->tt.tt_rexmt.c_time != 0 &&
-		    (sbintime_t)mn->clock >= tm->tt.tt_rexmt.c_time) {
+		if (tm->used && callout_due(&tm->tt.tt_rexmt, mn->clock)) {
 			if (td == NULL)
 				td = thread_switch(P_INTR);
 			tcp_timer_rexmt(&tm->tcb);
@@ -75,7 +86,8 @@ tcp_timers_next(uint32_t *when)
 	for (i = 0; i < NINP; i++) {
 		uint32_t t;
 
-		if (mn->tcbs[i].used && mn->tcbs[i].tt.tt_rexmt.c_time != 0) {
+		if (mn->tcbs[i].used &&
+		    callout_active(&mn->tcbs[i].tt.tt_rexmt)) {
 			t = (uint32_t)mn->tcbs[i].tt.tt_rexmt.c_time;
 			if (!found || (int)(t - *when) < 0)
 				*when = t;

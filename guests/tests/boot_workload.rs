@@ -509,3 +509,22 @@ fn sockets_are_attached_by_their_processes_and_by_intr_for_accepted_ones() {
     assert_eq!(calls, by_owner);
     guest.shutdown().unwrap();
 }
+
+#[test]
+fn rounds_go_on_across_the_wrap_of_the_logical_clock() {
+    // About one and a half rounds before the 32-bit clock wraps.
+    let opts = BootOptions {
+        start_tick: Some(u32::MAX - 90_000),
+        ..common::fast(1)
+    };
+    let (guest, gt) = common::boot_rounds(&opts, 3);
+    let rounds: Vec<&Round> = gt.rounds_of(0).collect();
+    assert!(
+        rounds.iter().any(|r| r.end_tick < r.begin_tick),
+        "the clock did not wrap"
+    );
+    for r in rounds {
+        check_round(r, 0);
+    }
+    guest.shutdown().unwrap();
+}

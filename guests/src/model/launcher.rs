@@ -40,6 +40,9 @@ pub struct BootOptions {
     /// Spin iterations per network event (kernel command line `pace=N`); `None` keeps the
     /// kernel's default (about one round per second under TCG). 0 runs flat out.
     pub pace: Option<u64>,
+    /// Where every CPU's logical clock starts (kernel command line `clock=N`); `None` is 0.
+    /// Lets a test run across the 32-bit wrap of the clock without waiting days.
+    pub start_tick: Option<u32>,
     /// How long to wait for the guest's up line.
     pub boot_timeout: Duration,
 }
@@ -52,6 +55,7 @@ impl Default for BootOptions {
             serial_log: None,
             qemu: None,
             pace: None,
+            start_tick: None,
             boot_timeout: Duration::from_secs(60),
         }
     }
@@ -147,8 +151,15 @@ impl ModelGuest {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr);
+        let mut append = Vec::new();
         if let Some(pace) = opts.pace {
-            cmd.arg("-append").arg(format!("pace={pace}"));
+            append.push(format!("pace={pace}"));
+        }
+        if let Some(tick) = opts.start_tick {
+            append.push(format!("clock={tick}"));
+        }
+        if !append.is_empty() {
+            cmd.arg("-append").arg(append.join(" "));
         }
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {

@@ -39,7 +39,8 @@ struct tseg_qent {
 };
 LIST_HEAD(tsegqe_head, tseg_qent);
 
-/* A callout reduced to its deadline on the CPU's logical clock. */
+/* A callout reduced to its deadline on the CPU's logical clock (c_time holds
+ * the 32-bit tick, compared modulo 2^32; c_flags says whether it is armed). */
 struct callout {
 	sbintime_t c_time;
 	void *c_arg;
@@ -48,6 +49,9 @@ struct callout {
 	short c_iflags;
 	volatile int c_cpu;
 };
+
+#define CALLOUT_ACTIVE 0x0002
+#define callout_active(c) ((c)->c_flags & CALLOUT_ACTIVE)
 
 struct tcp_timer {
 	struct callout tt_rexmt;
