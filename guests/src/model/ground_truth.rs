@@ -119,7 +119,7 @@ pub struct TcpEvent {
     pub probe: TcpProbe,
     /// Who and when.
     pub ctx: Context,
-    /// The tcpcb (args[3]; 0 when NULL).
+    /// The tcpcb (`args[3]`; 0 when NULL).
     pub tp: u64,
     /// Its inpcb (the csinfo cs_cid; 0 when tp is NULL).
     pub inp: u64,
@@ -194,9 +194,9 @@ pub struct StateChange {
     pub tp: u64,
     /// Its inpcb.
     pub inp: u64,
-    /// Previous state (args[5]).
+    /// Previous state (`args[5]`).
     pub old: i32,
-    /// New state (args[3]->tcps_state).
+    /// New state (`args[3]->tcps_state`).
     pub new: i32,
     /// IP version of the connection.
     pub ver: u8,
