@@ -662,19 +662,22 @@ impl Parser<'_, '_> {
 
     fn binary(&mut self, min: u8) -> Result<Expr, SyntaxError> {
         let mut lhs = self.unary()?;
+        let entered = self.depth;
         while let Some((op, prec)) = self.binop_here()? {
             if prec <= min {
                 break;
             }
             let pos = self.next()?.pos;
+            // A chain `a + b + c ...` nests to the left: every link counts as a level, since
+            // the checker and evaluator recurse through it.
             self.enter(pos)?;
             let rhs = self.binary(prec)?;
-            self.depth -= 1;
             lhs = Expr {
                 kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
                 pos,
             };
         }
+        self.depth = entered;
         Ok(lhs)
     }
 

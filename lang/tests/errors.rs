@@ -133,3 +133,26 @@ fn other_semantic_errors() {
     assert!(compile_error("BEGIN { if (1) { x = 1; } }").contains("syntax error near \"if\""));
     assert!(compile_error("tick-100us { }").contains("does not match any probes"));
 }
+
+#[test]
+fn long_chains_compile_and_absurd_nesting_is_refused() {
+    // A 40-way ternary chain, like the translator libraries' name tables but longer.
+    let mut chain = String::new();
+    for i in 0..40 {
+        chain.push_str(&format!("x == {i} ? \"v{i}\" : "));
+    }
+    chain.push_str("\"other\"");
+    let script = format!(
+        "#pragma D option quiet\ninline string name[int x] = {chain};\nBEGIN {{ printf(\"%s\\n\", name[39]); exit(0); }}"
+    );
+    assert_eq!(run(&script).out, "v39\n\n");
+    let sum = vec!["1"; 60].join(" + ");
+    let r = run(&format!(
+        "#pragma D option quiet\nBEGIN {{ printf(\"%d\\n\", {sum}); exit(0); }}"
+    ));
+    assert_eq!(r.out, "60\n\n");
+    let deep = format!("BEGIN {{ x = {}1{}; }}", "(".repeat(500), ")".repeat(500));
+    assert!(compile_error(&deep).contains("nested too deeply"));
+    let long = format!("BEGIN {{ x = 1{}; }}", " + 1".repeat(100_000));
+    assert!(compile_error(&long).contains("nested too deeply"));
+}

@@ -85,6 +85,12 @@ const TOKENS: &[&str] = &[
     "`hz",
     "int x[",
     "exit(0);",
+    "#define F(a) (a + 1)\n",
+    "#if defined(X) || 1\n",
+    "#else\n",
+    "#endif\n",
+    "F(",
+    "#include \"x\"\n",
 ];
 
 fn mutate(rng: &mut Rng, seed: &str) -> String {
@@ -130,6 +136,10 @@ fn exercise(text: &str) -> Duration {
     let mut opts = CompileOptions::default();
     opts.options.zdefs = true;
     opts.macro_args = vec!["1".into(), "x".into()];
+    // Half the inputs also go through the preprocessor (-C).
+    if text.len() % 2 == 0 {
+        opts.cpp = Some(Default::default());
+    }
     if let Ok(mut p) = lang::compile(&sources, &tcp::catalog(), &tcp::types(), &opts) {
         let mut sink = BufferSink::default();
         let mut ctx = tcp::segment(0x12, true);
