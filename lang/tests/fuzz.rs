@@ -137,7 +137,7 @@ fn exercise(text: &str) -> Duration {
     opts.options.zdefs = true;
     opts.macro_args = vec!["1".into(), "x".into()];
     // Half the inputs also go through the preprocessor (-C).
-    if text.len() % 2 == 0 {
+    if text.len().is_multiple_of(2) {
         opts.cpp = Some(Default::default());
     }
     if let Ok(mut p) = lang::compile(&sources, &tcp::catalog(), &tcp::types(), &opts) {
