@@ -6,9 +6,32 @@
 //! Must not depend on: QEMU, the gdbstub, DWARF or any guest. It sees probes, typed arguments,
 //! context variables and guest memory only through the traits the providers implement.
 //!
-//! Use: [`compile`] sources (translator libraries first) against a [`ProbeCatalog`] and a
-//! [`TypeSource`]; enable [`Program::enabled_probes`]; call [`Program::fire`] per event with a
-//! [`FireContext`]; at the end call [`Program::end`].
+//! # Using it (providers and the binary)
+//!
+//! 1. Implement [`ProbeCatalog`] (the guest's probes, with each argument's native and translated
+//!    C type strings, and which built-in variables the guest cannot supply) and [`TypeSource`]
+//!    (guest C types by name, lazily, and backquoted kernel globals). Without a guest use
+//!    [`NoProbes`] and [`NoTypes`]; for tests, [`mock`] and [`DeclaredTypes`] (types written in C).
+//! 2. [`compile`] the sources in order: translator libraries ([`Source::library`], skipped when
+//!    their `#pragma D depends_on provider|library` is unmet), then `-s` scripts
+//!    ([`Source::script`]) and `-n` descriptions ([`Source::description`]). [`CompileOptions`]
+//!    carries `-x`/`-q` ([`Options::set_arg`]), `-Z` (`options.zdefs`), macro arguments, and
+//!    `-C -D -U -I` ([`cpp::CppOptions`]). A [`CompileError`] displays as dtrace's message with
+//!    guestrace's name, then the source line and a caret under the column.
+//! 3. [`Program::description_matches`] gives "matched N probes" counts;
+//!    [`Program::enabled_probes`] says what to enable: catalog probes, and lang's own
+//!    [`ProbeKind::Begin`]/[`ProbeKind::End`]/[`ProbeKind::Error`] and
+//!    [`ProbeKind::Tick`]/[`ProbeKind::Profile`] with their periods.
+//! 4. Fire [`BEGIN_ID`] first, then every event with [`Program::fire`] and a [`FireContext`]
+//!    (arguments, guest memory reads, built-ins, the `self->` thread key, stack, symbol names;
+//!    [`HostContext`] when there is no guest). Output goes to an [`OutputSink`]: stdout bytes
+//!    exactly as dtrace prints them, and stderr lines (runtime errors in FreeBSD 10's text; the
+//!    clause is abandoned, ERROR fires, the run goes on; [`Program::error_count`]).
+//! 5. When [`Flow::Exit`] comes back (or on Ctrl-C), stop firing and call [`Program::end`]: it
+//!    runs END, prints the blank line and every aggregation no printa() printed, and returns
+//!    the exit status.
+//!
+//! All output formatting and aggregation storage is `lang_output`'s; lang decides what to print.
 
 pub mod ast;
 mod compile;

@@ -260,6 +260,35 @@ fn class_match(p: &[char], at: usize, c: char) -> Option<usize> {
     (hit != negate).then_some(i + 1)
 }
 
+/// The probes `-l` lists for a description (None: every probe): lang's `dtrace` probes and
+/// the catalog's, in id order.
+pub fn list(
+    catalog: &dyn ProbeCatalog,
+    description: Option<&str>,
+) -> Result<Vec<ProbeInfo>, String> {
+    let desc = description.map(Description::parse).transpose()?;
+    let own =
+        [(BEGIN_ID, "BEGIN"), (END_ID, "END"), (ERROR_ID, "ERROR")].map(|(id, name)| ProbeInfo {
+            id,
+            provider: "dtrace".into(),
+            module: String::new(),
+            function: String::new(),
+            name: name.into(),
+            args: Vec::new(),
+        });
+    let mut out: Vec<ProbeInfo> = own
+        .into_iter()
+        .chain(catalog.probes().iter().cloned())
+        .filter(|p| {
+            desc.as_ref()
+                .is_none_or(|d| d.matches(&p.provider, &p.module, &p.function, &p.name))
+        })
+        .collect();
+    out.sort_by_key(|p| p.id);
+    out.dedup_by_key(|p| p.id);
+    Ok(out)
+}
+
 /// Parses the N of `tick-N`/`profile-N` into a period in nanoseconds: suffixes
 /// `ns nsec us usec ms msec s sec m min h hour d day hz`, bare numbers being hz.
 pub fn profile_period(spec: &str) -> Option<u64> {
@@ -311,6 +340,21 @@ mod tests {
         assert!(glob("a\\*", "a*"));
         assert!(!glob("a\\*", "ab"));
         assert!(glob("", "anything"));
+    }
+
+    #[test]
+    fn listing_includes_dtrace_probes_and_filters() {
+        let all = list(&NoProbes, None).unwrap_or_default();
+        assert_eq!(
+            all.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            vec!["BEGIN", "END", "ERROR"]
+        );
+        assert_eq!(
+            list(&NoProbes, Some("dtrace:::E*"))
+                .unwrap_or_default()
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -337,3 +337,118 @@ fn byte_order_subroutines() {
     let r = run("#pragma D option quiet\nBEGIN { printf(\"%x %x %x\\n\", ntohs(0x1234), htonl(0x12345678), ntohll(1)); exit(0); }");
     assert_eq!(r.out, "3412 78563412 100000000000000\n\n");
 }
+
+fn ctx_with_symbols() -> Ctx {
+    let mut c = Ctx::default();
+    c.stack = vec![0xffff_ffff_80a0_0010, 0xffff_ffff_80b0_0000, 0x1234];
+    c.symbols = vec![
+        (0xffff_ffff_80a0_0010, "kernel`tcp_output+0x10".to_string()),
+        (0xffff_ffff_80b0_0000, "kernel`ip_output".to_string()),
+    ];
+    let mut mem = Memory::default();
+    mem.map(0x5000, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.mem = mem;
+    c.args = vec![0xffff_ffff_80a0_0010, 0x5000];
+    c
+}
+
+#[test]
+fn stack_and_symbolic_addresses_come_from_the_provider() {
+    let cat = Catalog {
+        probes: vec![probe(40, "fbt", "kernel", "tcp_output", "entry", &[])],
+        missing: vec![],
+    };
+    let r = run_with(
+        "#pragma D option quiet\nfbt::tcp_output:entry { printf(\"%a|%s|%s\", arg0, func(arg0), sym(0x1234)); stack(); stack(1); exit(0); }",
+        &cat,
+        &lang::DeclaredTypes::default(),
+        &lang::CompileOptions::default(),
+        &[(40, ctx_with_symbols())],
+    );
+    assert_eq!(
+        r.out,
+        concat!(
+            "kernel`tcp_output+0x10|kernel`tcp_output+0x10|0x1234\n",
+            "              kernel`tcp_output+0x10\n",
+            "              kernel`ip_output\n",
+            "              0x1234\n",
+            "\n",
+            "              kernel`tcp_output+0x10\n",
+            "\n"
+        )
+    );
+}
+
+#[test]
+fn tracemem_dumps_guest_bytes() {
+    let cat = Catalog {
+        probes: vec![probe(40, "fbt", "kernel", "tcp_output", "entry", &[])],
+        missing: vec![],
+    };
+    let r = run_with(
+        "#pragma D option quiet\nfbt::tcp_output:entry { tracemem(arg1, 20); exit(0); }",
+        &cat,
+        &lang::DeclaredTypes::default(),
+        &lang::CompileOptions::default(),
+        &[(40, ctx_with_symbols())],
+    );
+    assert_eq!(
+        r.out,
+        concat!(
+            "\n",
+            "             0  1  2  3  4  5  6  7  8  9  a  b  c  d  e  f  0123456789abcdef\n",
+            "         0: 47 45 54 20 2f 20 48 54 54 50 2f 31 2e 31 0d 0a  GET / HTTP/1.1..\n",
+            "        10: 48 6f 73 74                                      Host\n",
+            "\n"
+        )
+    );
+}
+
+#[test]
+fn runtime_error_in_a_predicate_and_in_error_clauses() {
+    let cat = Catalog {
+        probes: vec![probe(
+            40,
+            "fbt",
+            "kernel",
+            "tcp_output",
+            "entry",
+            &[("int *", None)],
+        )],
+        missing: vec![],
+    };
+    let mut c = Ctx::default();
+    c.args = vec![0x10];
+    let r = run_with(
+        "#pragma D option quiet\nfbt::tcp_output:entry / *args[0] == 1/ { printf(\"no\"); }\nERROR { printf(\"error %d %d %d\\n\", arg1, arg4, arg5); trace(*(int *)0); }",
+        &cat,
+        &lang::DeclaredTypes::default(),
+        &lang::CompileOptions::default(),
+        &[(40, c)],
+    );
+    assert_eq!(r.out, "\n");
+    assert_eq!(r.err.len(), 2);
+    assert!(r.err[0].starts_with("dtrace: error on enabled probe ID 1 (ID 40: fbt:kernel:tcp_output:entry): invalid address (0x10) in predicate at DIF offset"), "{}", r.err[0]);
+    // The ERROR clause's own fault is reported but does not fire ERROR again.
+    assert!(r.err[1].starts_with("dtrace: error on enabled probe ID 2 (ID 3: dtrace:::ERROR): invalid address (0x0) in action #2"), "{}", r.err[1]);
+}
+
+#[test]
+fn walltimestamp_and_lquantize() {
+    let r = run("#pragma D option quiet\nBEGIN { @l = lquantize(3, 0, 10, 2); @l = lquantize(12, 0, 10, 2); @l = lquantize(-1, 0, 10, 2); exit(0); }");
+    assert_eq!(
+        r.out,
+        concat!(
+            "\n\n",
+            "           value  ------------- Distribution ------------- count    \n",
+            "             < 0 |@@@@@@@@@@@@@                            1        \n",
+            "               0 |                                         0        \n",
+            "               2 |@@@@@@@@@@@@@                            1        \n",
+            "               4 |                                         0        \n",
+            "               6 |                                         0        \n",
+            "               8 |                                         0        \n",
+            "           >= 10 |@@@@@@@@@@@@@                            1        \n",
+            "\n"
+        )
+    );
+}
