@@ -339,17 +339,18 @@ fn byte_order_subroutines() {
 }
 
 fn ctx_with_symbols() -> Ctx {
-    let mut c = Ctx::default();
-    c.stack = vec![0xffff_ffff_80a0_0010, 0xffff_ffff_80b0_0000, 0x1234];
-    c.symbols = vec![
-        (0xffff_ffff_80a0_0010, "kernel`tcp_output+0x10".to_string()),
-        (0xffff_ffff_80b0_0000, "kernel`ip_output".to_string()),
-    ];
     let mut mem = Memory::default();
     mem.map(0x5000, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    c.mem = mem;
-    c.args = vec![0xffff_ffff_80a0_0010, 0x5000];
-    c
+    Ctx {
+        stack: vec![0xffff_ffff_80a0_0010, 0xffff_ffff_80b0_0000, 0x1234],
+        symbols: vec![
+            (0xffff_ffff_80a0_0010, "kernel`tcp_output+0x10".to_string()),
+            (0xffff_ffff_80b0_0000, "kernel`ip_output".to_string()),
+        ],
+        mem,
+        args: vec![0xffff_ffff_80a0_0010, 0x5000],
+        ..Ctx::default()
+    }
 }
 
 #[test]
@@ -417,8 +418,10 @@ fn runtime_error_in_a_predicate_and_in_error_clauses() {
         )],
         missing: vec![],
     };
-    let mut c = Ctx::default();
-    c.args = vec![0x10];
+    let c = Ctx {
+        args: vec![0x10],
+        ..Ctx::default()
+    };
     let r = run_with(
         "#pragma D option quiet\nfbt::tcp_output:entry / *args[0] == 1/ { printf(\"no\"); }\nERROR { printf(\"error %d %d %d\\n\", arg1, arg4, arg5); trace(*(int *)0); }",
         &cat,
