@@ -131,11 +131,14 @@ again:
 	if (len > 0 && (u_int)(off + len) == sb_cc)
 		flags |= TH_PUSH;
 
-	recwin = so != NULL ? so->so_rcv.sb_hiwat - so->so_rcv.sb_cc : 0;
+	/* A closed socket's buffer was flushed: FreeBSD keeps the (empty) socket
+	 * until the connection ends, so the whole buffer is offered. */
+	recwin = so != NULL ? so->so_rcv.sb_hiwat - so->so_rcv.sb_cc : TCP_MAXWIN;
 	if (recwin > TCP_MAXWIN)
 		recwin = TCP_MAXWIN;
-	if (recwin < (u_long)(tp->rcv_adv - tp->rcv_nxt))
-		recwin = tp->rcv_adv - tp->rcv_nxt;
+	/* Never shrink the window already advertised. */
+	if ((long)recwin < (long)(int)(tp->rcv_adv - tp->rcv_nxt))
+		recwin = (u_long)(int)(tp->rcv_adv - tp->rcv_nxt);
 
 	/* A retransmitted FIN keeps its sequence number. */
 	if ((flags & TH_FIN) && (tp->t_flags & TF_SENTFIN) &&

@@ -214,7 +214,7 @@ tcp_twstart(struct tcpcb *tp)
 	tw->irs = tp->irs;
 	tw->t_starttime = tp->t_starttime;
 	tw->last_win = (u_short)min(so != NULL ? so->so_rcv.sb_hiwat -
-	    so->so_rcv.sb_cc : 0, (u_int)TCP_MAXWIN);
+	    so->so_rcv.sb_cc : (u_int)TCP_MAXWIN, (u_int)TCP_MAXWIN);
 	tw->tw_time = (int)(mn->clock + 2 * TCPTV_MSL);
 	acknow = tp->t_flags & TF_ACKNOW;
 	tcp_discardcb(tp);

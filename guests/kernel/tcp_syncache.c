@@ -153,7 +153,9 @@ syncache_socket(struct syncache *sc, struct socket *lso, struct tcphdr *th)
 	tp->snd_max = tp->snd_nxt = tp->iss + 1;
 	tp->snd_wl1 = sc->sc_irs;
 	tp->snd_wnd = th->th_win;
-	tp->rcv_wnd = so->so_rcv.sb_hiwat;
+	/* The SYN|ACK advertised TCP_MAXWIN: that much is promised already. */
+	tp->rcv_wnd = TCP_MAXWIN;
+	tp->rcv_adv = tp->rcv_nxt + (tcp_seq)tp->rcv_wnd;
 	tp->last_ack_sent = tp->rcv_nxt;
 	tp->t_maxseg = tcp_mss_for(inp);
 	if (sc->sc_peer_mss != 0 && sc->sc_peer_mss < tp->t_maxseg)

@@ -346,6 +346,18 @@ fn check_round(round: &Round, cpu: u32) {
         synacks_sent > 0 && synacks_probed == 0,
         "syncache SYN|ACKs have no tcp:::send"
     );
+    // Processes read everything that arrived before they send, so what they send offers the
+    // whole receive window again.
+    for t in tcp
+        .iter()
+        .filter(|t| t.probe == TcpProbe::Send && t.ctx.exec != "intr" && t.flags & 0x04 == 0)
+    {
+        assert_eq!(
+            t.win, 65535,
+            "cpu{cpu} round {n}: {} offers a shrunken window: {t:?}",
+            t.ctx.exec
+        );
+    }
     // Every send and receive probe fires in a named context.
     assert!(tcp
         .iter()
