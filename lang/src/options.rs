@@ -37,6 +37,8 @@ pub struct Options {
     pub stackframes: u64,
     /// `flowindent` (accepted, no effect).
     pub flowindent: bool,
+    /// `argref`: operands the program does not reference are not an error.
+    pub argref: bool,
 }
 
 impl Default for Options {
@@ -59,12 +61,13 @@ impl Default for Options {
             zdefs: false,
             stackframes: 20,
             flowindent: false,
+            argref: false,
         }
     }
 }
 
 /// Options that are accepted and ignored (they tune the kernel's buffers, which a host has not).
-const IGNORED: [&str; 19] = [
+const IGNORED: [&str; 18] = [
     "bufpolicy",
     "bufresize",
     "cleanrate",
@@ -82,7 +85,6 @@ const IGNORED: [&str; 19] = [
     "grabanon",
     "jstackframes",
     "jstackstrsize",
-    "argref",
     "droptags",
 ];
 
@@ -109,6 +111,7 @@ impl Options {
             "rawbytes" => self.rawbytes = flag(value)?,
             "zdefs" => self.zdefs = flag(value)?,
             "flowindent" => self.flowindent = flag(value)?,
+            "argref" => self.argref = flag(value)?,
             "strsize" => self.strsize = size_value(value)?,
             "bufsize" => self.bufsize = size_value(value)?,
             "aggsize" => self.aggsize = size_value(value)?,

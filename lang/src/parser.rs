@@ -35,6 +35,16 @@ pub fn parse(
     typedefs: &mut HashSet<String>,
     is_guest_type: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Item>, SyntaxError> {
+    parse_counting_macros(src, macros, typedefs, is_guest_type).map(|(items, _)| items)
+}
+
+/// [`parse`], also returning the highest `$N` the text references (for D_MACRO_UNUSED).
+pub fn parse_counting_macros(
+    src: &str,
+    macros: &MacroArgs,
+    typedefs: &mut HashSet<String>,
+    is_guest_type: &dyn Fn(&str) -> bool,
+) -> Result<(Vec<Item>, usize), SyntaxError> {
     let mut p = Parser {
         lx: Lexer::new(src, macros),
         la: VecDeque::new(),
@@ -42,7 +52,8 @@ pub fn parse(
         is_guest_type,
         depth: 0,
     };
-    p.program()
+    let items = p.program()?;
+    Ok((items, p.lx.max_macro_used))
 }
 
 /// Parses a C type name written as a string (a probe argument's type, e.g. `struct tcpcb *`).

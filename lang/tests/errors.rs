@@ -156,3 +156,21 @@ fn long_chains_compile_and_absurd_nesting_is_refused() {
     let long = format!("BEGIN {{ x = 1{}; }}", " + 1".repeat(100_000));
     assert!(compile_error(&long).contains("nested too deeply"));
 }
+
+#[test]
+fn unreferenced_operands_are_refused_unless_argref() {
+    let mut opts = CompileOptions {
+        macro_args: vec!["a".into(), "b".into()],
+        ..Default::default()
+    };
+    let src = [Source::script("m.d", "BEGIN { trace($1); }")];
+    let e = compile(&src, &Catalog::default(), &DeclaredTypes::default(), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("extraneous argument 'b' ($2 is not referenced)"),
+        "{e}"
+    );
+    opts.options.argref = true;
+    assert!(compile(&src, &Catalog::default(), &DeclaredTypes::default(), &opts).is_ok());
+}

@@ -135,6 +135,7 @@ fn exercise(text: &str) -> Duration {
     ];
     let mut opts = CompileOptions::default();
     opts.options.zdefs = true;
+    opts.options.argref = true;
     opts.macro_args = vec!["1".into(), "x".into()];
     // Half the inputs also go through the preprocessor (-C).
     if text.len().is_multiple_of(2) {

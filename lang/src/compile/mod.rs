@@ -116,6 +116,8 @@ pub fn compile(
     let mut clauses = Vec::new();
     let mut matches = Vec::new();
     let mut libraries: Vec<String> = Vec::new();
+    let mut macros_used = 0;
+    let mut last_program: Option<&Source> = None;
     // Like dtrace, everything is compiled in program order: a name must be declared (or a
     // variable assigned) before a later clause or declaration can use it.
     for src in sources {
@@ -133,8 +135,13 @@ pub fn compile(
             }
             _ => src.text.as_str(),
         };
-        let items = crate::parser::parse(text, &macros, &mut typedef_names, &is_guest_type)
-            .map_err(|e| CompileError::new(src, e))?;
+        let (items, used) =
+            crate::parser::parse_counting_macros(text, &macros, &mut typedef_names, &is_guest_type)
+                .map_err(|e| CompileError::new(src, e))?;
+        if src.kind != SourceKind::Library {
+            macros_used = macros_used.max(used);
+            last_program = Some(src);
+        }
         if let Some((what, pos)) = c.unmet_dependency(&items, &libraries) {
             // dtrace skips a library whose provider or library is missing; a program fails.
             if src.kind == SourceKind::Library {
@@ -161,6 +168,19 @@ pub fn compile(
                 }
                 item => c.declare(item).map_err(|e| CompileError::new(src, e))?,
             }
+        }
+    }
+    // dtrace refuses operands the program never references, unless -xargref.
+    if let (Some(src), Some(extra)) = (last_program, options.macro_args.get(macros_used)) {
+        if !c.opts.argref {
+            let n = macros_used + 1;
+            return Err(CompileError::new(
+                src,
+                err_at(
+                    Pos { line: 1, col: 1 },
+                    format!("extraneous argument '{extra}' (${n} is not referenced)"),
+                ),
+            ));
         }
     }
     if clauses.is_empty() && sources.iter().any(|s| s.kind != SourceKind::Library) {
