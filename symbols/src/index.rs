@@ -10,11 +10,9 @@
 use crate::basename::canonical_base_name;
 use crate::error::Result;
 use crate::sections::Slice;
-use crate::units::{dwarf_err, light_unit, Units};
-use gimli::{
-    AttributeSpecification, AttributeValue, DebugInfoOffset, DwAt, Dwarf, EntriesRaw, Unit,
-    UnitOffset,
-};
+use crate::units::{dwarf_err, Units};
+use crate::walk::{Abbrevs, Cursor, Sizes, Value};
+use gimli::{AttributeValue, DebugInfoOffset, Dwarf, UnitOffset};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::path::Path;
@@ -132,9 +130,10 @@ impl NameIndex {
             .into_par_iter()
             .map(|range| {
                 let mut part = Partial::default();
+                let mut abbrevs = Abbrevs::default();
                 let chunk_start = units.start(range.start) as usize;
                 for i in range {
-                    scan_unit(dwarf, units, i, path, &mut part)?;
+                    scan_unit(dwarf, units, i, path, &mut part, &mut abbrevs)?;
                     // Give back what this chunk has read so far. The start reaches back before
                     // the chunk because a fault maps the whole (large) page-cache folio around
                     // it, pages of the units before included.
@@ -255,7 +254,6 @@ impl NameIndex {
 struct TopAttrs {
     name: Option<NameKey>,
     declaration: bool,
-    sibling: Option<UnitOffset>,
     has_code: bool,
     has_location: bool,
     origin: Option<AttributeValue<Slice>>,
@@ -275,28 +273,21 @@ fn scan_tag(tag: gimli::DwTag) -> Option<Option<ScanTag>> {
     })
 }
 
-/// Reads the attributes `wanted` selects, handing each to `take`, and skips the others in runs
-/// (fixed-size forms cost one pointer bump per run).
-fn read_selected(
-    raw: &mut EntriesRaw<'_, '_, Slice>,
-    specs: &[AttributeSpecification],
-    wanted: impl Fn(DwAt) -> bool,
-    mut take: impl FnMut(gimli::Attribute<Slice>) -> gimli::Result<()>,
-) -> gimli::Result<()> {
-    let mut start = 0;
-    for (i, spec) in specs.iter().enumerate() {
-        if wanted(spec.name()) {
-            if start < i {
-                raw.skip_attributes(&specs[start..i])?;
-            }
-            take(raw.read_attribute(*spec)?)?;
-            start = i + 1;
-        }
+/// A reference read by the walker, as gimli would have given it.
+fn reference(form: u16, value: u64) -> Option<AttributeValue<Slice>> {
+    match gimli::DwForm(form) {
+        gimli::DW_FORM_ref1
+        | gimli::DW_FORM_ref2
+        | gimli::DW_FORM_ref4
+        | gimli::DW_FORM_ref8
+        | gimli::DW_FORM_ref_udata => Some(AttributeValue::UnitRef(UnitOffset(
+            usize::try_from(value).ok()?,
+        ))),
+        gimli::DW_FORM_ref_addr => Some(AttributeValue::DebugInfoRef(DebugInfoOffset(
+            usize::try_from(value).ok()?,
+        ))),
+        _ => None,
     }
-    if start < specs.len() {
-        raw.skip_attributes(&specs[start..])?;
-    }
-    Ok(())
 }
 
 fn scan_unit(
@@ -305,69 +296,119 @@ fn scan_unit(
     i: usize,
     path: &Path,
     part: &mut Partial,
+    abbrevs: &mut Abbrevs,
 ) -> Result<()> {
-    let header = *units.header(i);
+    let header = units.header(i);
     let unit_start = units.start(i);
     let err = dwarf_err(path, unit_start);
-    // The scan parses its own unit and drops it: caching thousands of abbreviation tables
-    // would cost more memory than re-parsing the few units that lookups land in.
-    let unit = light_unit(dwarf, header, path)?;
-    let mut raw = unit.entries_raw(None).map_err(&err)?;
+    // The DIEs; unit offsets count from the header's start, `hs` bytes before them.
+    let hs = header.header_size();
+    let bytes = header.range_from(UnitOffset(hs)..).map_err(&err)?.slice();
+    let sizes = Sizes::of(header.version(), header.address_size(), header.format());
+    let abbrev_data = gimli::Section::reader(&dwarf.debug_abbrev).slice();
+    abbrevs
+        .parse(abbrev_data, header.debug_abbrev_offset().0, sizes)
+        .map_err(&err)?;
+    let mut c = Cursor::new(bytes, 0);
+    let mut str_offsets_base = 0;
     // (unit offset, name) of abstract instances and declarations, in offset order: what the
     // origins of out-of-line copies and definitions point at.
     let mut named: Vec<(usize, NameKey)> = Vec::new();
     let mut pending: Vec<(Filed, u64, AttributeValue<Slice>)> = Vec::new();
     let mut depth = 0usize;
-    while !raw.is_empty() {
-        let offset = raw.next_offset();
-        let Some(abbrev) = raw.read_abbreviation().map_err(&err)? else {
+    while !c.at_end() {
+        let offset = c.pos + hs;
+        let code = c.uleb().map_err(&err)?;
+        if code == 0 {
             depth = depth.saturating_sub(1);
             if depth == 0 {
                 break;
             }
             continue;
-        };
-        let specs = abbrev.attributes();
-        let sibling = match (depth, scan_tag(abbrev.tag())) {
-            (1, Some(tag)) => {
-                let mut top = top_attrs(dwarf, &unit, &mut raw, specs).map_err(&err)?;
-                let die = unit_start + offset.0 as u64;
-                let sibling = top.sibling;
-                if tag.is_none() && !top.has_code && !top.has_location {
-                    if let Some(name) = top.name.take() {
-                        named.push((offset.0, name));
+        }
+        let abbrev = abbrevs.get(code).map_err(&err)?;
+        let specs = abbrevs.specs(abbrev);
+        let abbrevs = &*abbrevs;
+        let mut sibling = None;
+        let tag = scan_tag(gimli::DwTag(abbrev.tag));
+        if depth == 0 {
+            // The unit's own DIE: only the base of DW_FORM_strx names matters.
+            for spec in specs {
+                if spec.name == gimli::DW_AT_str_offsets_base.0 {
+                    if let (_, Value::Num(v)) = c.read_form(spec.form, sizes).map_err(&err)? {
+                        str_offsets_base = usize::try_from(v).unwrap_or(usize::MAX);
                     }
                 } else {
-                    record(tag, die, top, part, &mut pending);
+                    c.skip_spec(*spec, sizes).map_err(&err)?;
                 }
-                sibling
             }
-            (d, _) if d > 0 && abbrev.has_children() => {
-                // A subtree we do not index: jump over it when the producer (gcc) says where
-                // it ends.
-                let mut sibling = None;
-                read_selected(
-                    &mut raw,
-                    specs,
-                    |n| n == gimli::DW_AT_sibling,
-                    |a| {
-                        if let AttributeValue::UnitRef(o) = a.value() {
-                            sibling = Some(o);
+        } else if let (1, Some(tag)) = (depth, tag) {
+            let mut top = TopAttrs::default();
+            for spec in specs {
+                let name = gimli::DwAt(spec.name);
+                match name {
+                    gimli::DW_AT_low_pc | gimli::DW_AT_ranges | gimli::DW_AT_entry_pc => {
+                        top.has_code = true
+                    }
+                    gimli::DW_AT_location => top.has_location = true,
+                    _ => {}
+                }
+                if !matches!(
+                    name,
+                    gimli::DW_AT_name
+                        | gimli::DW_AT_declaration
+                        | gimli::DW_AT_sibling
+                        | gimli::DW_AT_abstract_origin
+                        | gimli::DW_AT_specification
+                ) {
+                    c.skip_spec(*spec, sizes).map_err(&err)?;
+                    continue;
+                }
+                let (form, value) = c.read_form(spec.form, sizes).map_err(&err)?;
+                match (name, value) {
+                    (gimli::DW_AT_name, value) => {
+                        top.name = name_key(dwarf, header.format(), str_offsets_base, form, value)
+                            .map_err(&err)?
+                    }
+                    (gimli::DW_AT_declaration, Value::Num(v)) => top.declaration = v != 0,
+                    (gimli::DW_AT_sibling, Value::Num(v)) => {
+                        if let Some(AttributeValue::UnitRef(o)) = reference(form, v) {
+                            sibling = Some(o.0);
                         }
-                        Ok(())
-                    },
-                )
-                .map_err(&err)?;
-                sibling
+                    }
+                    (_, Value::Num(v)) => top.origin = top.origin.or(reference(form, v)),
+                    _ => {}
+                }
             }
-            _ => {
-                raw.skip_attributes(specs).map_err(&err)?;
-                None
+            let die = unit_start + offset as u64;
+            if tag.is_none() && !top.has_code && !top.has_location {
+                if let Some(name) = top.name.take() {
+                    named.push((offset, name));
+                }
+            } else {
+                record(tag, die, top, part, &mut pending);
             }
-        };
-        if abbrev.has_children() {
-            match sibling {
-                Some(sib) => raw = unit.entries_raw(Some(sib)).map_err(&err)?,
+        } else if depth > 0 && abbrev.children && abbrev.sibling {
+            // A subtree we do not index: jump over it when the producer (gcc) says where it
+            // ends.
+            for spec in specs {
+                if spec.name == gimli::DW_AT_sibling.0 {
+                    if let (form, Value::Num(v)) = c.read_form(spec.form, sizes).map_err(&err)? {
+                        if let Some(AttributeValue::UnitRef(o)) = reference(form, v) {
+                            sibling = Some(o.0);
+                        }
+                    }
+                } else {
+                    c.skip_spec(*spec, sizes).map_err(&err)?;
+                }
+            }
+        } else {
+            c.skip_all(abbrevs, abbrev, sizes).map_err(&err)?;
+        }
+        if abbrev.children {
+            // Only forward jumps: a sibling pointing back (corrupt DWARF) would loop forever.
+            match sibling.filter(|s| *s > offset) {
+                Some(s) => c.pos = s - hs,
                 None => depth += 1,
             }
         }
@@ -410,69 +451,42 @@ fn resolve_pending(
     }
 }
 
-fn top_attrs(
-    dwarf: &Dwarf<Slice>,
-    unit: &Unit<Slice>,
-    raw: &mut EntriesRaw<'_, '_, Slice>,
-    specs: &[AttributeSpecification],
-) -> gimli::Result<TopAttrs> {
-    let mut top = TopAttrs::default();
-    // Code and locations matter only by their presence, which the abbreviation tells.
-    for spec in specs {
-        match spec.name() {
-            gimli::DW_AT_low_pc | gimli::DW_AT_ranges | gimli::DW_AT_entry_pc => {
-                top.has_code = true
-            }
-            gimli::DW_AT_location => top.has_location = true,
-            _ => {}
-        }
-    }
-    let wanted = |n: DwAt| {
-        matches!(
-            n,
-            gimli::DW_AT_name
-                | gimli::DW_AT_declaration
-                | gimli::DW_AT_sibling
-                | gimli::DW_AT_abstract_origin
-                | gimli::DW_AT_specification
-        )
-    };
-    read_selected(raw, specs, wanted, |attr| {
-        match attr.name() {
-            gimli::DW_AT_name => top.name = name_key(dwarf, unit, attr.value())?,
-            gimli::DW_AT_declaration => {
-                top.declaration = !matches!(attr.value(), AttributeValue::Flag(false))
-            }
-            gimli::DW_AT_sibling => {
-                if let AttributeValue::UnitRef(o) = attr.value() {
-                    top.sibling = Some(o);
-                }
-            }
-            _ => top.origin = Some(attr.value()),
-        }
-        Ok(())
-    })?;
-    Ok(top)
-}
-
+/// The index key of a name attribute read by the walker.
 fn name_key(
     dwarf: &Dwarf<Slice>,
-    unit: &Unit<Slice>,
-    value: AttributeValue<Slice>,
+    format: gimli::Format,
+    str_offsets_base: usize,
+    form: u16,
+    value: Value<'_>,
 ) -> gimli::Result<Option<NameKey>> {
-    Ok(Some(match value {
-        AttributeValue::DebugStrRef(o) => NameKey::Str(o.0),
-        AttributeValue::DebugStrOffsetsIndex(i) => {
-            let o = dwarf.debug_str_offsets.get_str_offset(
-                unit.header.format(),
-                unit.str_offsets_base,
-                i,
-            )?;
-            NameKey::Str(o.0)
+    Ok(Some(match (gimli::DwForm(form), value) {
+        (_, Value::Str(bytes)) => NameKey::Inline(bytes.into()),
+        (gimli::DW_FORM_strp, Value::Num(o)) => {
+            NameKey::Str(usize::try_from(o).unwrap_or(usize::MAX))
         }
-        AttributeValue::DebugLineStrRef(o) => NameKey::LineStr(o.0),
-        AttributeValue::String(s) => NameKey::Inline(s.slice().into()),
-        other => NameKey::Inline(dwarf.attr_string(unit, other)?.slice().into()),
+        (gimli::DW_FORM_line_strp, Value::Num(o)) => {
+            NameKey::LineStr(usize::try_from(o).unwrap_or(usize::MAX))
+        }
+        (
+            gimli::DW_FORM_strx
+            | gimli::DW_FORM_strx1
+            | gimli::DW_FORM_strx2
+            | gimli::DW_FORM_strx3
+            | gimli::DW_FORM_strx4
+            | gimli::DW_FORM_GNU_str_index,
+            Value::Num(i),
+        ) => {
+            let index = gimli::DebugStrOffsetsIndex(usize::try_from(i).unwrap_or(usize::MAX));
+            let base = gimli::DebugStrOffsetsBase(str_offsets_base);
+            NameKey::Str(
+                dwarf
+                    .debug_str_offsets
+                    .get_str_offset(format, base, index)?
+                    .0,
+            )
+        }
+        // Names in a supplementary (dwz) file are not indexed.
+        _ => return Ok(None),
     }))
 }
 

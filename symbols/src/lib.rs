@@ -43,6 +43,7 @@ mod sections;
 mod symtab;
 mod types;
 mod units;
+mod walk;
 
 pub use elf::{SectionInfo, SegmentInfo};
 pub use error::{Error, Result};
