@@ -160,7 +160,7 @@ fn long_chains_compile_and_absurd_nesting_is_refused() {
 #[test]
 fn unreferenced_operands_are_refused_unless_argref() {
     let mut opts = CompileOptions {
-        macro_args: vec!["a".into(), "b".into()],
+        macro_args: vec!["1".into(), "b".into()],
         ..Default::default()
     };
     let src = [Source::script("m.d", "BEGIN { trace($1); }")];
