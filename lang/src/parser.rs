@@ -503,8 +503,13 @@ impl Parser<'_, '_> {
     }
 
     fn tagged(&mut self, kw: String, pos: Pos) -> Result<TypeName, SyntaxError> {
-        let tag = match &self.peek()?.tok {
+        let tag = match self.peek()?.tok.clone() {
             Tok::Ident(_) => Some(self.ident()?.0),
+            // `struct D`s`, `struct kernel`tcpcb`: the module only qualifies the name.
+            Tok::Backquote(name) => {
+                self.next()?;
+                Some(name)
+            }
             _ => None,
         };
         if !self.is_punct("{")? {
