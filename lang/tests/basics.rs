@@ -455,3 +455,11 @@ fn walltimestamp_and_lquantize() {
         )
     );
 }
+
+#[test]
+fn fixed_size_d_arrays() {
+    let r = run("#pragma D option quiet\nint a[5];\nBEGIN { a[1] = 7; a[2] = a[1] * 2; printf(\"%d %d %d\\n\", a[0], a[1], a[2]); exit(0); }");
+    assert_eq!(r.out, "0 7 14\n\n");
+    assert!(compile_error("int a[4];\nBEGIN /a/ { }").contains("needs [keys]"));
+    assert!(compile_error("BEGIN /\"s\"/ { }").contains("predicate result must be of scalar type"));
+}

@@ -481,9 +481,21 @@ impl<'a> Compiler<'a> {
             Scope::Global if key_types.is_some() => {
                 self.new_var(VarClass::Assoc, name, t, key_types);
             }
-            Scope::Global => {
-                self.new_var(VarClass::Global, name, t, None);
-            }
+            Scope::Global => match t {
+                // A fixed-size D array behaves as an array indexed by one integer: unset
+                // elements read as zero, as they do in dtrace.
+                Type::Array(elem, _) => {
+                    self.new_var(
+                        VarClass::Assoc,
+                        name,
+                        (*elem).clone(),
+                        Some(vec![Type::int(8, true)]),
+                    );
+                }
+                t => {
+                    self.new_var(VarClass::Global, name, t, None);
+                }
+            },
             Scope::Thread => {
                 self.new_var(VarClass::Thread, name, t, key_types);
             }
@@ -807,7 +819,7 @@ impl<'a> Compiler<'a> {
 
     fn predicate(&mut self, e: &Expr) -> CResult<Node> {
         let v = self.rvalue(e)?;
-        if !v.1.is_scalar() && !matches!(v.1, Type::String) {
+        if !v.1.is_scalar() {
             return Err(err_at(e.pos, "predicate result must be of scalar type"));
         }
         Ok(v.0)
