@@ -174,3 +174,21 @@ fn unreferenced_operands_are_refused_unless_argref() {
     opts.options.argref = true;
     assert!(compile(&src, &Catalog::default(), &DeclaredTypes::default(), &opts).is_ok());
 }
+
+#[test]
+fn unknown_names_suggest_near_ones() {
+    let e = compile_error("BEGIN { counter = 1; trace(countr); }");
+    assert!(
+        e.contains("failed to resolve countr: Unknown variable name; did you mean counter?"),
+        "{e}"
+    );
+    let e = compile_error("BEGIN { trace(timestmp); }");
+    assert!(e.contains("did you mean timestamp?"), "{e}");
+    let e = compile_error("BEGIN { self->start = 1; trace(self->strt); }");
+    assert!(
+        e.contains(
+            "failed to resolve self->strt: Unknown variable name; did you mean self->start?"
+        ),
+        "{e}"
+    );
+}

@@ -315,9 +315,34 @@ impl Compiler<'_> {
     }
 
     fn undefined<T>(&self, name: &str, pos: Pos) -> CResult<T> {
+        // Suggest names of the same kind that are close to the misspelt one.
+        let (prefix, bare) = match name.split_once("->") {
+            Some((p, b)) => (format!("{p}->"), b),
+            None => (String::new(), name),
+        };
+        let known: Vec<String> = match prefix.as_str() {
+            "self->" => self.threads.keys().cloned().collect(),
+            "this->" => self.locals.keys().cloned().collect(),
+            _ => self
+                .globals
+                .keys()
+                .chain(self.assocs.keys())
+                .chain(self.inlines.keys())
+                .chain(self.consts.keys())
+                .cloned()
+                .chain(BUILTIN_NAMES.iter().map(|s| s.to_string()))
+                .collect(),
+        };
+        let near = crate::suggest::near_matches(bare, &known);
+        let hint = if near.is_empty() {
+            String::new()
+        } else {
+            let near: Vec<String> = near.iter().map(|n| format!("{prefix}{n}")).collect();
+            format!("; did you mean {}?", near.join(" or "))
+        };
         Err(err_at(
             pos,
-            format!("failed to resolve {name}: Unknown variable name"),
+            format!("failed to resolve {name}: Unknown variable name{hint}"),
         ))
     }
 
@@ -1496,3 +1521,29 @@ pub(crate) fn is_subroutine(name: &str) -> bool {
             | "json"
     )
 }
+
+/// Built-in variable names, for "did you mean" suggestions.
+const BUILTIN_NAMES: [&str; 22] = [
+    "timestamp",
+    "vtimestamp",
+    "walltimestamp",
+    "execname",
+    "pid",
+    "ppid",
+    "tid",
+    "uid",
+    "gid",
+    "cpu",
+    "curthread",
+    "errno",
+    "caller",
+    "stackdepth",
+    "probeprov",
+    "probemod",
+    "probefunc",
+    "probename",
+    "id",
+    "epid",
+    "args",
+    "arg0",
+];
