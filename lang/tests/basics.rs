@@ -353,18 +353,27 @@ fn ctx_with_symbols() -> Ctx {
     }
 }
 
-#[test]
-fn stack_and_symbolic_addresses_come_from_the_provider() {
+/// Runs `script` over one firing of `fbt::tcp_output:entry` (id 40, args typed as given).
+fn run_fbt(script: &str, args: &[(&str, Option<&str>)], ctx: Ctx) -> Run {
     let cat = Catalog {
-        probes: vec![probe(40, "fbt", "kernel", "tcp_output", "entry", &[])],
+        probes: vec![probe(40, "fbt", "kernel", "tcp_output", "entry", args)],
         missing: vec![],
     };
-    let r = run_with(
-        "#pragma D option quiet\nfbt::tcp_output:entry { printf(\"%a|%s|%s\", arg0, func(arg0), sym(0x1234)); stack(); stack(1); exit(0); }",
+    run_with(
+        script,
         &cat,
         &lang::DeclaredTypes::default(),
         &lang::CompileOptions::default(),
-        &[(40, ctx_with_symbols())],
+        &[(40, ctx)],
+    )
+}
+
+#[test]
+fn stack_and_symbolic_addresses_come_from_the_provider() {
+    let r = run_fbt(
+        "#pragma D option quiet\nfbt::tcp_output:entry { printf(\"%a|%s|%s\", arg0, func(arg0), sym(0x1234)); stack(); stack(1); exit(0); }",
+        &[],
+        ctx_with_symbols(),
     );
     assert_eq!(
         r.out,
@@ -382,16 +391,10 @@ fn stack_and_symbolic_addresses_come_from_the_provider() {
 
 #[test]
 fn tracemem_dumps_guest_bytes() {
-    let cat = Catalog {
-        probes: vec![probe(40, "fbt", "kernel", "tcp_output", "entry", &[])],
-        missing: vec![],
-    };
-    let r = run_with(
+    let r = run_fbt(
         "#pragma D option quiet\nfbt::tcp_output:entry { tracemem(arg1, 20); exit(0); }",
-        &cat,
-        &lang::DeclaredTypes::default(),
-        &lang::CompileOptions::default(),
-        &[(40, ctx_with_symbols())],
+        &[],
+        ctx_with_symbols(),
     );
     assert_eq!(
         r.out,
@@ -407,27 +410,14 @@ fn tracemem_dumps_guest_bytes() {
 
 #[test]
 fn runtime_error_in_a_predicate_and_in_error_clauses() {
-    let cat = Catalog {
-        probes: vec![probe(
-            40,
-            "fbt",
-            "kernel",
-            "tcp_output",
-            "entry",
-            &[("int *", None)],
-        )],
-        missing: vec![],
-    };
     let c = Ctx {
         args: vec![0x10],
         ..Ctx::default()
     };
-    let r = run_with(
+    let r = run_fbt(
         "#pragma D option quiet\nfbt::tcp_output:entry / *args[0] == 1/ { printf(\"no\"); }\nERROR { printf(\"error %d %d %d\\n\", arg1, arg4, arg5); trace(*(int *)0); }",
-        &cat,
-        &lang::DeclaredTypes::default(),
-        &lang::CompileOptions::default(),
-        &[(40, c)],
+        &[("int *", None)],
+        c,
     );
     assert_eq!(r.out, "\n");
     assert_eq!(r.err.len(), 2);
