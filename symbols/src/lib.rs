@@ -39,6 +39,7 @@ mod glob;
 mod image;
 mod index;
 mod layout;
+mod scan;
 mod sections;
 mod symtab;
 mod types;
