@@ -1,8 +1,9 @@
 //! C spellings of types for messages and `ptype`-like output: "struct tcpcb *",
 //! "int (*)(struct mbuf *, int)", "char [16]", "const char *".
 
+use crate::decode::TypeDecoder;
 use crate::error::Result;
-use crate::types::{TypeDecoder, TypeKind, TypeRef};
+use crate::types::{TypeKind, TypeRef};
 
 impl TypeDecoder<'_> {
     /// The C name of `t`.

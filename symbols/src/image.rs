@@ -4,6 +4,7 @@
 
 use crate::basename::{canonical_base_name, parse_type_query};
 use crate::debuglink;
+use crate::decode::{LayoutCache, TypeDecoder};
 use crate::dies::DwarfCtx;
 use crate::elf::{ElfFile, SectionInfo, SegmentInfo};
 use crate::error::{Error, Result};
@@ -13,7 +14,7 @@ use crate::index::{NameIndex, TypeTag};
 use crate::layout::MemberLayout;
 use crate::sections::{self, OwnedBuffers};
 use crate::symtab::{ElfSymbol, SymbolKind, SymbolTable};
-use crate::types::{LayoutCache, TypeDecoder, TypeInfo, TypeRef};
+use crate::types::{TypeInfo, TypeRef};
 use crate::units::Units;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

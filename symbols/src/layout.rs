@@ -1,8 +1,9 @@
 //! Member lookup by path ("inp_inc.inc_ie.ie_fport", "ip6_src.__u6_addr.__u6_addr8[3]"), looking
 //! through anonymous struct and union members as C does.
 
+use crate::decode::TypeDecoder;
 use crate::error::{Error, Result};
-use crate::types::{Member, TypeDecoder, TypeKind, TypeRef};
+use crate::types::{Member, TypeKind, TypeRef};
 
 /// Where a member path lands inside its outermost type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

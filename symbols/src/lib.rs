@@ -31,6 +31,7 @@
 mod basename;
 mod cname;
 mod debuglink;
+mod decode;
 mod dies;
 mod elf;
 mod error;
