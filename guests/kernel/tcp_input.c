@@ -205,9 +205,15 @@ tcp_do_segment(struct mbuf *m, struct tcphdr *th, struct socket *so,
 			goto drop;
 		tp->irs = th->th_seq;
 		tp->rcv_adv = tp->rcv_nxt = tp->irs + 1;
+		tp->rcv_wnd = so != NULL ? min(so->so_rcv.sb_hiwat -
+		    so->so_rcv.sb_cc, (u_int)TCP_MAXWIN) : 0;
 		if (thflags & TH_ACK) {
 			soisconnected(so);
+			tp->rcv_adv += (tcp_seq)tp->rcv_wnd;
+			if (tp->t_rtttime && SEQ_GT(th->th_ack, tp->t_rtseq))
+				tcp_xmit_timer(tp, (int)(TICKS() - tp->t_rtttime));
 			tp->snd_una++;
+			tp->t_starttime = TICKS();
 			tp->t_flags |= TF_ACKNOW;
 			if (tp->snd_una == tp->snd_max)
 				tcp_timer_activate(tp, &tp->t_timers->tt_rexmt, 0);
@@ -220,6 +226,7 @@ tcp_do_segment(struct mbuf *m, struct tcphdr *th, struct socket *so,
 				    mtod(m, const char *), tp, th);
 				gt_tcp("connect-established", tp,
 				    mtod(m, void *), th, 1);
+				cc_conn_init(tp);
 			}
 		} else {
 			/* Simultaneous open. */
@@ -309,6 +316,7 @@ tcp_do_segment(struct mbuf *m, struct tcphdr *th, struct socket *so,
 			    mtod(m, const char *), tp, th);
 			gt_tcp("accept-established", tp, mtod(m, void *), th,
 			    1);
+			cc_conn_init(tp);
 		}
 		if (tlen == 0 && !(thflags & TH_FIN))
 			(void)tcp_reass(tp, NULL, NULL, NULL, 0);
@@ -329,8 +337,8 @@ tcp_do_segment(struct mbuf *m, struct tcphdr *th, struct socket *so,
 		}
 		tp->t_dupacks = 0;
 		acked = (int)(th->th_ack - tp->snd_una);
-		tp->t_rxtshift = 0;
-		tp->t_rxtcur = TCPTV_RTOBASE;
+		if (tp->t_rtttime && SEQ_GT(th->th_ack, tp->t_rtseq))
+			tcp_xmit_timer(tp, (int)(TICKS() - tp->t_rtttime));
 		if (th->th_ack == tp->snd_max)
 			tcp_timer_activate(tp, &tp->t_timers->tt_rexmt, 0);
 		else
@@ -348,6 +356,7 @@ tcp_do_segment(struct mbuf *m, struct tcphdr *th, struct socket *so,
 			tp->snd_wnd -= acked;
 			ourfinisacked = 0;
 		}
+		cc_ack_received(tp, acked);
 		tp->snd_una = th->th_ack;
 		if (SEQ_LT(tp->snd_nxt, tp->snd_una))
 			tp->snd_nxt = tp->snd_una;
@@ -568,4 +577,40 @@ tcp_reass_flush(struct tcpcb *tp)
 	}
 	tp->t_segq.lh_first = NULL;
 	tp->t_segqlen = 0;
+}
+
+/*
+ * A round-trip time sample (tcp_xmit_timer): the smoothed RTT and its
+ * variance in FreeBSD's fixed point, and the retransmission timeout from
+ * them, never below rtt + 2 ticks or t_rttmin, plus the 200 ms slop.
+ */
+void
+tcp_xmit_timer(struct tcpcb *tp, int rtt)
+{
+	int delta;
+
+	if (rtt < 1)
+		rtt = 1;
+	if (tp->t_srtt != 0) {
+		delta = ((rtt - 1) << TCP_DELTA_SHIFT) -
+		    (tp->t_srtt >> (TCP_RTT_SHIFT - TCP_DELTA_SHIFT));
+		if ((tp->t_srtt += delta) <= 0)
+			tp->t_srtt = 1;
+		if (delta < 0)
+			delta = -delta;
+		delta -= tp->t_rttvar >> (TCP_RTTVAR_SHIFT - TCP_DELTA_SHIFT);
+		if ((tp->t_rttvar += delta) <= 0)
+			tp->t_rttvar = 1;
+		if (tp->t_rttbest > (u_int)(tp->t_srtt + tp->t_rttvar))
+			tp->t_rttbest = (u_int)(tp->t_srtt + tp->t_rttvar);
+	} else {
+		tp->t_srtt = rtt << TCP_RTT_SHIFT;
+		tp->t_rttvar = rtt << (TCP_RTTVAR_SHIFT - 1);
+		tp->t_rttbest = (u_int)(tp->t_srtt + tp->t_rttvar);
+	}
+	tp->t_rtttime = 0;
+	tp->t_rxtshift = 0;
+	tp->t_rttupdated++;
+	TCPT_RANGESET(tp->t_rxtcur, TCP_REXMTVAL(tp),
+	    max((int)tp->t_rttmin, rtt + 2), TCPTV_REXMTMAX);
 }

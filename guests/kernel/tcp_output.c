@@ -69,6 +69,7 @@ tcp_output(struct tcpcb *tp)
 	int hdrlen, optlen, len, off, flags, sendalot, error = 0;
 	u_int sb_cc;
 	u_long recwin;
+	tcp_seq startseq;
 	struct mbuf *m;
 	struct tcphdr *th;
 	void *iph;
@@ -172,7 +173,9 @@ again:
 		    IPPROTO_TCP, tl)));
 	}
 
-	/* Account the sequence space before the probes, as FreeBSD does. */
+	/* Account the sequence space before the probes, as FreeBSD does; time
+	 * the first new segment for the RTT estimate (not retransmissions). */
+	startseq = tp->snd_nxt;
 	if (flags & TH_SYN)
 		tp->snd_nxt++;
 	if (flags & TH_FIN) {
@@ -180,8 +183,13 @@ again:
 		tp->t_flags |= TF_SENTFIN;
 	}
 	tp->snd_nxt += len;
-	if (SEQ_GT(tp->snd_nxt, tp->snd_max))
+	if (SEQ_GT(tp->snd_nxt, tp->snd_max)) {
 		tp->snd_max = tp->snd_nxt;
+		if (tp->t_rtttime == 0) {
+			tp->t_rtttime = TICKS();
+			tp->t_rtseq = startseq;
+		}
+	}
 	if ((flags & (TH_SYN | TH_FIN)) || len > 0) {
 		if (!callout_active(&tp->t_timers->tt_rexmt))
 			tcp_timer_activate(tp, &tp->t_timers->tt_rexmt,

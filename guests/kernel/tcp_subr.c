@@ -33,12 +33,12 @@ tcp_newtcpcb(struct inpcb *inp)
 	tp->t_inpcb = inp;
 	tp->t_maxseg = tp->t_maxopd =
 	    (inp->inp_vflag & INP_IPV6) ? TCP6_MSS : TCP_MSS;
-	tp->t_srtt = 0;
-	tp->t_rttvar = ((TCPTV_RTOBASE - 0) << 2) / 4;
+	tp->t_srtt = TCPTV_SRTTBASE;
+	tp->t_rttvar = ((TCPTV_RTOBASE - TCPTV_SRTTBASE) << TCP_RTTVAR_SHIFT) / 4;
 	tp->t_rttmin = TCPTV_MIN;
 	tp->t_rxtcur = TCPTV_RTOBASE;
-	tp->snd_cwnd = TCP_MAXWIN << 14;
-	tp->snd_ssthresh = TCP_MAXWIN << 14;
+	tp->snd_cwnd = TCP_MAXWIN << TCP_MAX_WINSHIFT;
+	tp->snd_ssthresh = TCP_MAXWIN << TCP_MAX_WINSHIFT;
 	tp->t_rcvtime = TICKS();
 	inp->inp_ip_ttl = IPDEFTTL;
 	inp->inp_ppcb = tp;

@@ -42,8 +42,10 @@ tcp_timer_rexmt(struct tcpcb *tp)
 	if (tp->t_state == TCPS_SYN_SENT)
 		rexmt = TCPTV_RTOBASE * tcp_syn_backoff[tp->t_rxtshift];
 	else
-		rexmt = TCPTV_RTOBASE * tcp_backoff[tp->t_rxtshift];
-	tp->t_rxtcur = min(rexmt, 64 * hz);
+		rexmt = TCP_REXMTVAL(tp) * tcp_backoff[tp->t_rxtshift];
+	TCPT_RANGESET(tp->t_rxtcur, rexmt, (int)tp->t_rttmin, TCPTV_REXMTMAX);
+	/* Karn: no RTT sample from a retransmitted segment. */
+	tp->t_rtttime = 0;
 	tp->snd_nxt = tp->snd_una;
 	tp->t_flags |= TF_ACKNOW;
 	(void)tcp_output(tp);

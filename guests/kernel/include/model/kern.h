@@ -228,6 +228,9 @@ void tcp_discardcb(struct tcpcb *tp);
 struct socket *syncache_expand(struct inpcb *lsinp, int isv6, void *iph,
     struct tcphdr *th);
 void tcp_reass_flush(struct tcpcb *tp);
+void tcp_xmit_timer(struct tcpcb *tp, int rtt);
+void cc_conn_init(struct tcpcb *tp);
+void cc_ack_received(struct tcpcb *tp, int acked);
 int tcp_reass(struct tcpcb *tp, struct tcphdr *th, int *tlenp, struct mbuf *m,
     int off);
 u_int tcp_mss_for(struct inpcb *inp);

@@ -206,7 +206,26 @@ struct tcpiphdr {
 
 #define TCPTV_MSL (30 * hz)
 #define TCPTV_RTOBASE (3 * hz)
+#define TCPTV_SRTTBASE 0
 #define TCPTV_MIN (hz / 33)
+#define TCPTV_REXMTMAX (64 * hz)
+#define TCPTV_CPU_VAR (hz / 5)
+#define TCP_RTT_SCALE 32
+#define TCP_RTT_SHIFT 5
+#define TCP_RTTVAR_SHIFT 4
+#define TCP_DELTA_SHIFT 2
+#define TCP_MAX_WINSHIFT 14
+#define TCP_REXMTVAL(tp) \
+	max((tp)->t_rttmin, (((tp)->t_srtt >> (TCP_RTT_SHIFT - TCP_DELTA_SHIFT)) + \
+	    (tp)->t_rttvar) >> TCP_DELTA_SHIFT)
+/* FreeBSD 10 adds tcp_rexmit_slop (200 ms) to every computed timeout. */
+#define TCPT_RANGESET(tv, value, tvmin, tvmax) do { \
+	(tv) = (value) + TCPTV_CPU_VAR; \
+	if ((u_long)(tv) < (u_long)(tvmin)) \
+		(tv) = (tvmin); \
+	if ((u_long)(tv) > (u_long)(tvmax)) \
+		(tv) = (tvmax); \
+} while (0)
 #define TCP_MAXRXTSHIFT 12
 #define TCP_MSS 536
 #define TCP6_MSS 1220
