@@ -123,6 +123,9 @@ fn compile_options(args: &TraceArgs) -> anyhow::Result<CompileOptions> {
     if args.quiet {
         options.quiet = true;
     }
+    if args.allow_zero_matches {
+        options.zdefs = true;
+    }
     for (k, v) in &args.options {
         options
             .set(k, v.as_deref())

@@ -37,6 +37,16 @@ impl GuestClock {
         }
     }
 
+    /// Total time the guest was held stopped so far.
+    pub(crate) fn held(&self) -> Duration {
+        self.held + self.stopped_at.map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    /// Time since the clock started.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
     /// Nanoseconds of guest-visible time: frozen at the moment of the current stop.
     pub(crate) fn now_ns(&self) -> u64 {
         let at = self.stopped_at.unwrap_or_else(Instant::now);

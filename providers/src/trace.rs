@@ -202,6 +202,19 @@ impl Guest {
             }
             out.flush();
         }
+        if std::env::var_os("GUESTRACE_STATS").is_some() {
+            let st = self.target.stats();
+            eprintln!(
+                "guestrace: stats: {} stops in {:.3} s, guest held stopped {:.3} s; {} shared-RAM \
+                 reads, {} stub reads, {} spurious stops",
+                st.events,
+                clock.elapsed().as_secs_f64(),
+                clock.held().as_secs_f64(),
+                st.ram_reads,
+                st.stub_reads,
+                st.spurious_stops
+            );
+        }
         let status = if cancelled {
             program.end(&mut lang::HostContext::default(), out)
         } else {
