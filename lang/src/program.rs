@@ -234,7 +234,8 @@ impl Program {
         ctx: &mut dyn FireContext,
         out: &mut dyn OutputSink,
     ) -> Flow {
-        if self.exit.is_some() && probe_id != END_ID {
+        // After the end of the run nothing fires; after exit() only END (which end() fires).
+        if self.ended || (self.exit.is_some() && probe_id != END_ID) {
             return self.flow();
         }
         self.fire_clauses(probe_id, ctx, out);
@@ -250,11 +251,13 @@ impl Program {
 
     /// Ends the run as dtrace does: END's clauses (once), a blank line, then every aggregation
     /// no printa() printed. Returns the exit status (0 without exit()).
+    /// Calling it again only returns the status.
     pub fn end(&mut self, ctx: &mut dyn FireContext, out: &mut dyn OutputSink) -> i32 {
-        if !self.ended {
-            self.ended = true;
-            self.fire_clauses(END_ID, ctx, out);
+        if self.ended {
+            return self.exit.unwrap_or(0);
         }
+        self.ended = true;
+        self.fire_clauses(END_ID, ctx, out);
         let mut buf = vec![b'\n'];
         let refs: Vec<&Aggregation> = self.aggs.iter().collect();
         lang_output::print_unprinted(&refs, &self.agg_print_options(), &mut buf);

@@ -453,3 +453,20 @@ fn fixed_size_d_arrays() {
     assert!(compile_error("int a[4];\nBEGIN /a/ { }").contains("needs [keys]"));
     assert!(compile_error("BEGIN /\"s\"/ { }").contains("predicate result must be of scalar type"));
 }
+
+#[test]
+fn end_runs_once_and_nothing_fires_after_it() {
+    let mut p = build(
+        "#pragma D option quiet\nEND { printf(\"end\\n\"); }\nBEGIN { printf(\"begin\\n\"); }",
+        &Catalog::default(),
+        &lang::DeclaredTypes::default(),
+        &lang::CompileOptions::default(),
+    )
+    .unwrap();
+    let mut ctx = Ctx::default();
+    let mut sink = lang::BufferSink::default();
+    assert_eq!(p.end(&mut ctx, &mut sink), 0);
+    assert_eq!(p.end(&mut ctx, &mut sink), 0);
+    p.fire(lang::BEGIN_ID, &mut ctx, &mut sink);
+    assert_eq!(String::from_utf8_lossy(&sink.out), "end\n\n");
+}
