@@ -90,6 +90,12 @@ pub(crate) struct Machine {
     pub threads: HashMap<(u64, u32, Vec<Key>), Val>,
     pub strsize: usize,
     pub strtok: lang_output::subr::StrtokState,
+    /// Live associative-array and thread-local elements, and the most there may be
+    /// (dynvarsize): past it a store is dropped, as dtrace's dynamic variable drops.
+    dyn_count: usize,
+    pub dyn_limit: usize,
+    /// Stores dropped so far.
+    pub dyn_drops: u64,
     rand: u64,
 }
 
@@ -154,8 +160,15 @@ impl Machine {
             threads: HashMap::new(),
             strsize,
             strtok: Default::default(),
+            dyn_count: 0,
+            dyn_limit: usize::MAX,
+            dyn_drops: 0,
             rand: 0x2545_f491_4f6c_dd1d,
         }
+    }
+
+    fn dyn_full(&self) -> bool {
+        self.dyn_count >= self.dyn_limit
     }
 
     /// Clause-locals start over at each probe firing.
@@ -212,22 +225,36 @@ impl Machine {
             }
             Place::Assoc(id, ks) => {
                 let k = self.keys(ks, f)?;
+                let full = self.dyn_full();
                 if let Some(m) = self.assocs.get_mut(*id as usize) {
                     // Storing zero frees the element, as dtrace's dynamic variables do.
                     if v.is_zero() {
-                        m.remove(&k);
+                        if m.remove(&k).is_some() {
+                            self.dyn_count -= 1;
+                        }
+                    } else if let Some(slot) = m.get_mut(&k) {
+                        *slot = v.clone();
+                    } else if full {
+                        self.dyn_drops += 1;
                     } else {
                         m.insert(k, v.clone());
+                        self.dyn_count += 1;
                     }
                 }
             }
             Place::Thread(id, ks) => {
-                let k = self.keys(ks, f)?;
-                let t = f.thread();
+                let k = (f.thread(), *id, self.keys(ks, f)?);
                 if v.is_zero() {
-                    self.threads.remove(&(t, *id, k));
+                    if self.threads.remove(&k).is_some() {
+                        self.dyn_count -= 1;
+                    }
+                } else if let Some(slot) = self.threads.get_mut(&k) {
+                    *slot = v.clone();
+                } else if self.dyn_full() {
+                    self.dyn_drops += 1;
                 } else {
-                    self.threads.insert((t, *id, k), v.clone());
+                    self.threads.insert(k, v.clone());
+                    self.dyn_count += 1;
                 }
             }
         }

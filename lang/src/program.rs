@@ -90,6 +90,7 @@ pub struct Program {
     buf: Vec<u8>,
     datums: Vec<Datum>,
     pending_stderr: Vec<String>,
+    drops_reported: u64,
     stack_line: Option<lang_output::Format>,
 }
 
@@ -176,12 +177,14 @@ impl Program {
             .map(|(i, a)| Aggregation::new(i as u32, a.name.clone(), a.func))
             .collect();
         let _ = (layout.globals, layout.locals);
-        let machine = Machine::new(
+        let mut machine = Machine::new(
             &layout.global_types,
             &layout.local_types,
             layout.assocs,
             opts.strsize as usize,
         );
+        // dtrace's dynamic variables live in dynvarsize bytes; an element costs about 64 bytes.
+        machine.dyn_limit = (opts.dynvarsize / 64).max(1) as usize;
         Program {
             clauses,
             by_probe,
@@ -198,6 +201,7 @@ impl Program {
             buf: Vec::new(),
             datums: Vec::new(),
             pending_stderr: Vec::new(),
+            drops_reported: 0,
             stack_line: stack_line_format(),
         }
     }
@@ -283,13 +287,30 @@ impl Program {
             return;
         };
         self.machine.reset_locals();
+        self.run_clauses(&probe, &list, ctx, out);
+        let drops = self.machine.dyn_drops - self.drops_reported;
+        if drops > 0 {
+            self.drops_reported = self.machine.dyn_drops;
+            let s = if drops == 1 { "" } else { "s" };
+            out.stderr(&format!("dtrace: {drops} dynamic variable drop{s}"));
+        }
+    }
+
+    fn run_clauses(
+        &mut self,
+        probe: &Rc<ProbeInfo>,
+        list: &[(usize, u32)],
+        ctx: &mut dyn FireContext,
+        out: &mut dyn OutputSink,
+    ) {
+        let probe_id = probe.id;
         for &(ci, epid) in list.iter() {
             // exit() stops the remaining clauses of this firing too, except END's.
             if self.exit.is_some() && probe_id != END_ID {
                 break;
             }
             self.buf.clear();
-            let r = self.run_clause(ci, epid, &probe, ctx);
+            let r = self.run_clause(ci, epid, probe, ctx);
             match r {
                 Ok(()) => {
                     if !self.buf.is_empty() {
@@ -301,7 +322,7 @@ impl Program {
                 }
                 Err((fault, site)) => {
                     self.buf.clear();
-                    self.report(fault, site, epid, &probe, ctx, out);
+                    self.report(fault, site, epid, probe, ctx, out);
                 }
             }
         }

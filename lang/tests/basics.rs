@@ -470,3 +470,10 @@ fn end_runs_once_and_nothing_fires_after_it() {
     p.fire(lang::BEGIN_ID, &mut ctx, &mut sink);
     assert_eq!(String::from_utf8_lossy(&sink.out), "end\n\n");
 }
+
+#[test]
+fn dynamic_variable_space_is_bounded_by_dynvarsize() {
+    let r = run("#pragma D option quiet\n#pragma D option dynvarsize=128\nBEGIN { a[1] = 1; a[2] = 2; a[3] = 3; a[1] = 5; printf(\"%d %d %d\\n\", a[1], a[2], a[3]); exit(0); }");
+    assert_eq!(r.out, "5 2 0\n\n");
+    assert_eq!(r.err, vec!["dtrace: 1 dynamic variable drop".to_string()]);
+}
