@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::packet::{decode_hex, encode_hex, parse_hex_u64};
 use crate::rsp::{BpType, Rsp};
+use crate::tdesc::RegId;
 
 /// One change made to the guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,12 @@ pub enum Change {
         /// Z0 or Z1.
         ty: BpType,
         /// Guest virtual address.
+        addr: u64,
+    },
+    /// An emulated-return function: a vCPU found at its entry when undoing must return at
+    /// once (RIP = [RSP], RSP += 8), or it would run the body the tracer kept from running.
+    ReturnAt {
+        /// The function's entry.
         addr: u64,
     },
     /// Bytes written with `M`.
@@ -37,6 +44,8 @@ pub struct UndoReport {
     pub breakpoints_removed: usize,
     /// Writes restored to their original bytes.
     pub writes_restored: usize,
+    /// vCPUs found at an emulated-return function's entry and returned.
+    pub returns_finished: usize,
     /// Writes left alone because the guest had changed the bytes since (address listed).
     pub writes_changed_by_guest: Vec<u64>,
     /// Changes that could not be undone, with the reason.
@@ -65,16 +74,17 @@ impl UndoLog {
         self.save()
     }
 
-    /// Forgets a breakpoint that was removed normally.
-    pub fn forget_breakpoint(&mut self, ty: BpType, addr: u64) -> Result<()> {
-        if let Some(i) = self
-            .changes
-            .iter()
-            .rposition(|c| *c == Change::Breakpoint { ty, addr })
-        {
+    /// Forgets a change that was undone normally (the newest equal one).
+    pub fn forget(&mut self, c: &Change) -> Result<()> {
+        if let Some(i) = self.changes.iter().rposition(|x| x == c) {
             self.changes.remove(i);
         }
         self.save()
+    }
+
+    /// Forgets a breakpoint that was removed normally.
+    pub fn forget_breakpoint(&mut self, ty: BpType, addr: u64) -> Result<()> {
+        self.forget(&Change::Breakpoint { ty, addr })
     }
 
     /// Changes still in force, oldest first.
@@ -127,6 +137,10 @@ pub fn undo_changes(rsp: &mut Rsp, changes: &[Change]) -> UndoReport {
     let mut r = UndoReport::default();
     for c in changes.iter().rev() {
         match c {
+            Change::ReturnAt { addr } => match return_from(rsp, *addr) {
+                Ok(n) => r.returns_finished += n,
+                Err(e) => r.failures.push(format!("return from {addr:#x}: {e}")),
+            },
             Change::Breakpoint { ty, addr } => match rsp.remove_breakpoint(*ty, *addr) {
                 Ok(()) => r.breakpoints_removed += 1,
                 // Already gone (QEMU lost it on reset, or a previous run removed it).
@@ -154,10 +168,40 @@ pub fn undo_changes(rsp: &mut Rsp, changes: &[Change]) -> UndoReport {
     r
 }
 
+/// Every vCPU stopped at `addr` returns from it now; how many did.
+fn return_from(rsp: &mut Rsp, addr: u64) -> Result<usize> {
+    let layout = rsp.layout()?.clone();
+    let (Some(rip), Some(sp)) = (layout.known(RegId::Rip), layout.known(RegId::Rsp)) else {
+        return Err(Error::NoSuchRegister("rip/rsp".into()));
+    };
+    let value = |b: Vec<u8>| {
+        let mut v = [0u8; 8];
+        v[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
+        u64::from_le_bytes(v)
+    };
+    let mut n = 0;
+    for t in rsp.threads()? {
+        rsp.select_thread(t)?;
+        if value(rsp.read_register(rip.regnum)?) != addr {
+            continue;
+        }
+        let sp_now = value(rsp.read_register(sp.regnum)?);
+        let mut ret = [0u8; 8];
+        rsp.read_memory(sp_now, &mut ret)?;
+        rsp.write_register(rip.regnum, &ret)?;
+        rsp.write_register(sp.regnum, &sp_now.wrapping_add(8).to_le_bytes())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 fn serialize(changes: &[Change]) -> Vec<u8> {
     let mut out = b"guestrace-undo 1\n".to_vec();
     for c in changes {
         match c {
+            Change::ReturnAt { addr } => {
+                out.extend_from_slice(format!("ret {addr:x}\n").as_bytes())
+            }
             Change::Breakpoint { ty, addr } => {
                 out.extend_from_slice(format!("bp {} {addr:x}\n", ty.name()).as_bytes());
             }
@@ -204,6 +248,7 @@ pub fn load_journal(path: &Path) -> Result<Option<Vec<Change>>> {
             Ok::<_, Error>(b)
         };
         match f.as_slice() {
+            ["ret", a] => v.push(Change::ReturnAt { addr: hex(a)? }),
             ["bp", t, a] => v.push(Change::Breakpoint {
                 ty: BpType::from_name(t).ok_or_else(|| bad(line))?,
                 addr: hex(a)?,

@@ -465,10 +465,19 @@ fn journal_left_by_a_dead_tracer_is_undone_on_connect() {
     let data = snap.sym("data");
     let code = snap.sym("entry");
     let original: Vec<u8> = (0..8).map(|i| f.vm().byte(data + i).unwrap()).collect();
-    // What a tracer killed with SIGKILL leaves: a breakpoint, written bytes, its journal.
+    let stub = snap.sym("stub");
+    // What a tracer killed with SIGKILL leaves: a breakpoint, written bytes, a vCPU stopped at
+    // the entry of a function whose body must not run, and its journal.
+    let (sp, ret) = {
+        let mut vm = f.vm();
+        vm.set_reg(2, "rip", stub);
+        let sp = vm.register(2, "rsp");
+        let ret: Vec<u8> = (0..8).map(|i| vm.byte(sp + i).unwrap()).collect();
+        vm.bps.push(code);
+        (sp, u64::from_le_bytes(ret.try_into().unwrap()))
+    };
     {
         let mut vm = f.vm();
-        vm.bps.push(code);
         for i in 0..8 {
             let page = vm.pages.get_mut(&(data & !0xfff)).unwrap();
             page[((data + i) & 0xfff) as usize] = 0x11;
@@ -477,7 +486,8 @@ fn journal_left_by_a_dead_tracer_is_undone_on_connect() {
     let dir = std::env::temp_dir().join(format!("introspect-journal-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let journal = dir.join("undo.journal");
-    let mut text = format!("guestrace-undo 1\nbp sw {code:x}\nwrite {data:x} ");
+    let mut text =
+        format!("guestrace-undo 1\nbp sw {stub:x}\nret {stub:x}\nbp sw {code:x}\nwrite {data:x} ");
     text += &original
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -490,8 +500,21 @@ fn journal_left_by_a_dead_tracer_is_undone_on_connect() {
     };
     let t = Target::connect(&f.addr(), o).unwrap();
     let rep = t.recovered().cloned().expect("recovery ran");
-    assert_eq!((rep.breakpoints_removed, rep.writes_restored), (1, 1));
+    assert_eq!(
+        (
+            rep.breakpoints_removed,
+            rep.writes_restored,
+            rep.returns_finished
+        ),
+        (2, 1, 1)
+    );
     assert!(f.vm().bps.is_empty());
+    // The vCPU at the stub returned instead of running it.
+    let (rip2, rsp2) = {
+        let vm = f.vm();
+        (vm.register(2, "rip"), vm.register(2, "rsp"))
+    };
+    assert_eq!((rip2, rsp2), (ret, sp + 8));
     let now: Vec<u8> = (0..8).map(|i| f.vm().byte(data + i).unwrap()).collect();
     assert_eq!(now, original);
     assert!(!journal.exists());

@@ -114,7 +114,8 @@ impl VmState {
         u64::from_le_bytes(b)
     }
 
-    fn set_reg(&mut self, vcpu: u32, name: &str, v: u64) {
+    /// Sets a register (test setup).
+    pub fn set_reg(&mut self, vcpu: u32, name: &str, v: u64) {
         let r = layout().find(name).expect("register in layout");
         let raw = self.regs.get_mut(&vcpu).expect("vcpu");
         let n = r.size.min(8);

@@ -1,0 +1,282 @@
+//! Resuming (emulated returns, host-side pushes, step-over, pipelined writes) and turning stop
+//! replies into events.
+
+use super::*;
+
+impl Target {
+    /// Resumes every vCPU, doing first what the last stop needs (emulated return, step-over,
+    /// queued register writes, all pipelined with the resume last).
+    pub fn resume(&mut self) -> Result<()> {
+        self.check()?;
+        let vcpu = self.stopped_vcpu_or_err()?;
+        if self.pending == Pending::EmulateReturn {
+            let sp = self.registers()?.rsp();
+            let ret = self.read_u64(sp)?;
+            self.set_known(RegId::Rip, ret)?;
+            self.set_known(RegId::Rsp, sp.wrapping_add(8))?;
+            self.pending = Pending::Nothing;
+        }
+        for (ty, addr) in std::mem::take(&mut self.unplant_on_resume) {
+            if self.table.release(ty, addr) {
+                self.rsp.queue_breakpoint_change(false, ty, addr);
+                self.undo.forget_breakpoint(ty, addr)?;
+            }
+        }
+        let rip = self.regs.as_ref().map(|r| r.rip());
+        if let Some(rip) = rip.filter(|&r| self.table.is_planted(r)) {
+            if !self.emulate_push(rip)? {
+                self.queue_register_writes(vcpu);
+                self.step_over(vcpu, rip)?;
+            }
+        }
+        self.queue_register_writes(vcpu);
+        self.rsp.resume(Resume::Continue)?;
+        self.mark_running();
+        Ok(())
+    }
+
+    /// Executes the `push` at an entry breakpoint host-side: the stack write and the RSP/RIP
+    /// updates go out with the resume. False if the breakpoint's instruction is not a push
+    /// (or the stack slot cannot be written), so the caller single-steps instead.
+    fn emulate_push(&mut self, rip: u64) -> Result<bool> {
+        let Some(push) = self
+            .table
+            .at(rip)
+            .filter(|b| b.kind == Kind::Entry)
+            .and_then(|b| b.push)
+        else {
+            return Ok(false);
+        };
+        let Some(regs) = self.regs.as_ref() else {
+            return Ok(false);
+        };
+        let (Some(value), sp) = (regs.get(push.reg), regs.rsp()) else {
+            return Ok(false);
+        };
+        let slot = sp.wrapping_sub(8);
+        let bytes = value.to_le_bytes();
+        // `M` translates through the selected vCPU's page tables: make it the stopped one.
+        let vcpu = self.stopped_vcpu_or_err()?;
+        self.rsp.queue_select_thread(vcpu);
+        if self.slot_is_mapped(slot) {
+            self.rsp.queue_memory_write(slot, &bytes);
+        } else if self.rsp.write_memory(slot, &bytes).is_err() {
+            return Ok(false);
+        }
+        self.set_known(RegId::Rsp, slot)?;
+        self.set_known(RegId::Rip, rip.wrapping_add(push.len))?;
+        Ok(true)
+    }
+
+    fn queue_register_writes(&mut self, vcpu: u32) {
+        if self.reg_writes.is_empty() {
+            return;
+        }
+        self.rsp.queue_select_thread(vcpu);
+        for (regnum, value) in std::mem::take(&mut self.reg_writes) {
+            let size = self
+                .layout
+                .registers()
+                .iter()
+                .find(|r| r.regnum == regnum)
+                .map_or(8, |r| r.size);
+            let bytes = value.to_le_bytes();
+            self.rsp.queue_register_write(regnum, &bytes[..size.min(8)]);
+        }
+    }
+
+    fn mark_running(&mut self) {
+        self.stopped = None;
+        self.regs = None;
+        self.tlb.clear();
+    }
+
+    /// Single-steps `vcpu` off the breakpoint at `rip`, verifying it moved (QEMU sometimes
+    /// reports a step that executed nothing).
+    fn step_over(&mut self, vcpu: u32, rip: u64) -> Result<()> {
+        let remove = self.step_over == StepOver::RemoveAndReinsert;
+        let types = if remove {
+            self.table.planted_types(rip)
+        } else {
+            Vec::new()
+        };
+        for &ty in &types {
+            self.rsp.queue_breakpoint_change(false, ty, rip);
+        }
+        let rip_num = self
+            .layout
+            .known(RegId::Rip)
+            .map(|r| r.regnum)
+            .unwrap_or(16);
+        let mut tries = 0;
+        loop {
+            self.rsp.resume(Resume::Step(vcpu))?;
+            let deadline = Some(Instant::now() + self.rsp.timeout());
+            let Some(StopReply::Signal { .. }) = self.rsp.wait_stop(deadline, false)? else {
+                return Err(Error::Exited("during a single-step".into()));
+            };
+            self.rsp.select_thread(vcpu)?;
+            let now = self.rsp.read_register(rip_num)?;
+            let mut b = [0u8; 8];
+            b[..now.len().min(8)].copy_from_slice(&now[..now.len().min(8)]);
+            if u64::from_le_bytes(b) != rip {
+                break;
+            }
+            self.stats.spurious_steps += 1;
+            tries += 1;
+            if tries > self.opts.step_retries {
+                return Err(Error::Breakpoint {
+                    addr: rip,
+                    reason: format!("single-step made no progress {tries} times"),
+                });
+            }
+        }
+        for &ty in &types {
+            self.rsp.queue_breakpoint_change(true, ty, rip);
+        }
+        Ok(())
+    }
+
+    /// Waits for the next stop worth reporting. `timeout` None waits until a breakpoint, an
+    /// interrupt or a cleanup; on time-out the VM is interrupted ([`Event::Interrupted`]).
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Stop> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut silent = 0u32;
+        loop {
+            if self.stopped.is_some() {
+                return Err(Error::State("stopped; resume first"));
+            }
+            let reply = match self.rsp.wait_stop(deadline, true) {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    if self.rsp.wake().cleanup.load(Ordering::SeqCst) {
+                        let _ = self.restore();
+                        return Err(Error::Cancelled);
+                    }
+                    self.rsp.wake().interrupt.store(false, Ordering::SeqCst);
+                    self.interrupt_sent = true;
+                    self.rsp.interrupt()?
+                }
+                Err(Error::Timeout { .. }) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                    self.interrupt_sent = true;
+                    self.rsp.interrupt()?
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(stop) = self.classify(reply)? {
+                self.stats.events += 1;
+                return Ok(stop);
+            }
+            silent += 1;
+            if silent > MAX_SILENT_STOPS {
+                // Something keeps stopping the VM that is none of ours (e.g. a breakpoint
+                // another debugger left): report it rather than spin.
+                let rip = self.regs.as_ref().map_or(0, |r| r.rip());
+                return Err(Error::Breakpoint {
+                    addr: rip,
+                    reason: format!(
+                        "the VM stopped here {silent} times in a row for no breakpoint of ours"
+                    ),
+                });
+            }
+            self.resume()?;
+        }
+    }
+
+    /// [`Target::resume`] then [`Target::wait`]: one event.
+    pub fn resume_and_wait(&mut self, timeout: Option<Duration>) -> Result<Stop> {
+        self.resume()?;
+        self.wait(timeout)
+    }
+
+    /// Stops the running VM now (same thread).
+    pub fn interrupt(&mut self) -> Result<Stop> {
+        self.check()?;
+        if self.stopped.is_some() {
+            return Err(Error::State("already stopped"));
+        }
+        self.interrupt_sent = true;
+        let s = self.rsp.interrupt()?;
+        match self.classify(s)? {
+            Some(stop) => Ok(stop),
+            None => Ok(Stop {
+                vcpu: self.stopped.unwrap_or(1),
+                event: Event::Interrupted,
+            }),
+        }
+    }
+
+    /// Turns a stop reply into an event, or None for a stop the caller must not see.
+    fn classify(&mut self, reply: StopReply) -> Result<Option<Stop>> {
+        let (signal, thread) = match reply {
+            StopReply::Exited(s) => {
+                self.finished = true;
+                return Err(Error::Exited(s));
+            }
+            StopReply::Signal {
+                signal,
+                thread,
+                watch,
+            } => {
+                if watch.is_some() {
+                    self.stats.watch_stops += 1;
+                }
+                (signal, thread)
+            }
+        };
+        let vcpu = thread.or(self.rsp.last_stop_thread()).unwrap_or(1);
+        self.stopped = Some(vcpu);
+        self.pending = Pending::Nothing;
+        self.load_registers(vcpu)?;
+        let (rip, sp) = match &self.regs {
+            Some(r) => (r.rip(), r.rsp()),
+            None => return Err(Error::State("registers unavailable")),
+        };
+        let interrupted = std::mem::take(&mut self.interrupt_sent);
+        if let Some(call) = self.table.take_return(rip, sp) {
+            // One reference per caught call; the `z` goes out when the last one is gone.
+            self.unplant_on_resume.push((call.ty, rip));
+            let event = Event::Return {
+                call: call.id,
+                entry: call.entry,
+                tag: call.tag,
+            };
+            return Ok(Some(Stop { vcpu, event }));
+        }
+        if let Some(bp) = self.table.at(rip) {
+            let (id, kind) = (bp.id, bp.kind);
+            if kind == Kind::EmulatedReturn {
+                self.pending = Pending::EmulateReturn;
+            }
+            return Ok(Some(Stop {
+                vcpu,
+                event: Event::Breakpoint {
+                    id,
+                    kind,
+                    addr: rip,
+                },
+            }));
+        }
+        if interrupted {
+            return Ok(Some(Stop {
+                vcpu,
+                event: Event::Interrupted,
+            }));
+        }
+        if self.table.returns.contains_key(&rip) {
+            self.stats.foreign_returns += 1;
+            return Ok(None);
+        }
+        if signal == 2 || signal == 5 {
+            // A stop we did not ask for: a stray byte reached the stub while the VM ran (2),
+            // or a vCPU's breakpoint hit that QEMU queued while stopping the VM for another
+            // and delivers on the next resume, after the breakpoint may have gone (5).
+            self.stats.spurious_stops += 1;
+            return Ok(None);
+        }
+        Ok(Some(Stop {
+            vcpu,
+            event: Event::Other { signal },
+        }))
+    }
+}
