@@ -477,3 +477,27 @@ fn dynamic_variable_space_is_bounded_by_dynvarsize() {
     assert_eq!(r.out, "5 2 0\n\n");
     assert_eq!(r.err, vec!["dtrace: 1 dynamic variable drop".to_string()]);
 }
+
+#[test]
+fn aggregation_keys_print_at_their_natural_widths() {
+    let r = run(r#"#pragma D option quiet
+BEGIN {
+    @a[(char)-2] = count();
+    @b[(short)-2] = count();
+    @c[-2] = count();
+    @d[(long)-2] = count();
+    @e[(uint8_t)3, "k"] = sum(7);
+    exit(0);
+}"#);
+    assert_eq!(
+        r.out,
+        concat!(
+            "\n",
+            " 254                1\n",
+            " 65534                1\n",
+            "       -2                1\n",
+            "               -2                1\n",
+            "   3  k                                                                 7\n"
+        )
+    );
+}
