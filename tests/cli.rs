@@ -191,3 +191,46 @@ fn a_kernel_file_that_is_not_the_running_kernel_is_refused() {
     assert!(out.stdout.is_empty());
     assert_restored(&guest);
 }
+
+#[test]
+fn profile_samples_the_guest_kernel_and_fbt_return_gives_the_return_value() {
+    let guest = boot();
+    let out = Command::new(guestrace())
+        .args([
+            "-q",
+            "-n",
+            "profile-97 { @pcs[func(arg0)] = count(); }",
+            "-n",
+            "fbt::soreceive_dgram:return { printf(\"@@ret %d %d\\n\", arg1, args[1]); }",
+            "-n",
+            "tick-1500ms { exit(0); }",
+        ])
+        .args(target_args(&guest))
+        .output()
+        .expect("run guestrace");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // Samples land in the guest kernel's functions, named from its symbols.
+    assert!(stdout.contains("kernel`"), "{stdout}");
+    // soreceive_dgram returns 0 or EWOULDBLOCK (35); arg1 and args[1] agree.
+    let rets: Vec<(i64, i64)> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("@@ret "))
+        .map(|l| {
+            let w: Vec<i64> = l
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            (w[0], w[1])
+        })
+        .collect();
+    assert!(
+        !rets.is_empty(),
+        "soreceive_dgram returned in 1.5 s: {stdout}"
+    );
+    for (a, b) in rets {
+        assert_eq!(a, b);
+        assert!(a == 0 || a == 35, "return value {a}");
+    }
+    assert_restored(&guest);
+}

@@ -72,3 +72,41 @@ fn kernel_err(image: &KernelImage, source: symbols::Error) -> Error {
         source,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> KernelImage {
+        let path =
+            guests::model::kernel_elf(guests::model::DwarfVersion::V2).expect("model kernel");
+        KernelImage::open(path).expect("open the model kernel")
+    }
+
+    #[test]
+    fn a_glob_past_the_limit_is_refused_with_a_clear_message() {
+        let image = model();
+        let e = functions(&image, "tcp_*", 2).expect_err("more than 2 tcp_ functions");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("\"tcp_*\" matches") && msg.contains("narrow the pattern"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn parameters_and_return_types_come_from_dwarf() {
+        let image = model();
+        let f =
+            functions(&image, "sosend_generic", crate::catalog::FBT_LIMIT).expect("sosend_generic");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].params.len(), 7, "{:?}", f[0].params);
+        assert_eq!(f[0].params[0], "struct socket *");
+        assert_eq!(f[0].params[6], "struct thread *");
+        assert_eq!(f[0].ret.as_deref(), Some("int"));
+        assert_eq!(
+            f[0].addr,
+            image.elf_symbol("sosend_generic").expect("symbol").address
+        );
+    }
+}
