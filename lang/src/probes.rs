@@ -58,6 +58,10 @@ pub enum Builtin {
     Caller,
     /// `stackdepth`.
     Stackdepth,
+    /// `ucaller`.
+    Ucaller,
+    /// `ustackdepth`.
+    Ustackdepth,
 }
 
 impl Builtin {
@@ -78,12 +82,14 @@ impl Builtin {
             Builtin::Errno => "errno",
             Builtin::Caller => "caller",
             Builtin::Stackdepth => "stackdepth",
+            Builtin::Ucaller => "ucaller",
+            Builtin::Ustackdepth => "ustackdepth",
         }
     }
 
     /// Looks a built-in up by its D name.
     pub fn from_name(n: &str) -> Option<Builtin> {
-        const ALL: [Builtin; 14] = [
+        const ALL: [Builtin; 16] = [
             Builtin::Timestamp,
             Builtin::Vtimestamp,
             Builtin::Walltimestamp,
@@ -98,6 +104,8 @@ impl Builtin {
             Builtin::Errno,
             Builtin::Caller,
             Builtin::Stackdepth,
+            Builtin::Ucaller,
+            Builtin::Ustackdepth,
         ];
         ALL.into_iter().find(|b| b.name() == n)
     }

@@ -501,3 +501,11 @@ BEGIN {
         )
     );
 }
+
+#[test]
+fn zonename_is_global() {
+    assert_eq!(
+        run("#pragma D option quiet\nBEGIN { printf(\"%s\\n\", zonename); exit(0); }").out,
+        "global\n\n"
+    );
+}

@@ -365,12 +365,16 @@ impl Compiler<'_> {
                 return Ok(CE::Val(Node::Execname, Type::String));
             }
             let t = match b {
-                Builtin::Timestamp | Builtin::Vtimestamp | Builtin::Caller => Type::int(8, false),
+                Builtin::Timestamp | Builtin::Vtimestamp | Builtin::Caller | Builtin::Ucaller => {
+                    Type::int(8, false)
+                }
                 Builtin::Walltimestamp => Type::int(8, true),
                 Builtin::Pid | Builtin::Ppid | Builtin::Tid | Builtin::Cpu | Builtin::Errno => {
                     Type::int(4, true)
                 }
-                Builtin::Uid | Builtin::Gid | Builtin::Stackdepth => Type::int(4, false),
+                Builtin::Uid | Builtin::Gid | Builtin::Stackdepth | Builtin::Ustackdepth => {
+                    Type::int(4, false)
+                }
                 Builtin::Curthread => match self.types.resolve_type("struct thread") {
                     Some(t) => t.pointer_to(),
                     None => Type::Void.pointer_to(),
@@ -387,6 +391,8 @@ impl Compiler<'_> {
                 return Ok(CE::Val(Node::ProbeName(i.unwrap_or(0) as u8), Type::String));
             }
             "id" => return Ok(CE::Val(Node::ProbeId, Type::int(4, false))),
+            // FreeBSD has no zones: every thread is in the global zone.
+            "zonename" => return Ok(CE::Val(Node::Str(Rc::from(&b"global"[..])), Type::String)),
             "epid" => return Ok(CE::Val(Node::Epid, Type::int(4, false))),
             "args" => return Err(err_at(pos, "args[ ] must be indexed")),
             _ => {}
@@ -1523,7 +1529,7 @@ pub(crate) fn is_subroutine(name: &str) -> bool {
 }
 
 /// Built-in variable names, for "did you mean" suggestions.
-const BUILTIN_NAMES: [&str; 22] = [
+const BUILTIN_NAMES: [&str; 25] = [
     "timestamp",
     "vtimestamp",
     "walltimestamp",
@@ -1546,4 +1552,7 @@ const BUILTIN_NAMES: [&str; 22] = [
     "epid",
     "args",
     "arg0",
+    "ucaller",
+    "ustackdepth",
+    "zonename",
 ];

@@ -978,6 +978,7 @@ fn is_builtin_name(name: &str) -> bool {
                 | "probename"
                 | "id"
                 | "epid"
+                | "zonename"
         )
         || name
             .strip_prefix("arg")
