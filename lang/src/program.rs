@@ -56,8 +56,6 @@ pub struct EnabledProbe {
 /// Slot counts and zero values of the program's variables.
 #[derive(Debug, Clone)]
 pub(crate) struct VarLayout {
-    pub globals: usize,
-    pub locals: usize,
     pub assocs: usize,
     pub global_types: Vec<Type>,
     pub local_types: Vec<Type>,
@@ -176,7 +174,6 @@ impl Program {
             .enumerate()
             .map(|(i, a)| Aggregation::new(i as u32, a.name.clone(), a.func))
             .collect();
-        let _ = (layout.globals, layout.locals);
         let mut machine = Machine::new(
             &layout.global_types,
             &layout.local_types,
@@ -435,7 +432,8 @@ impl Program {
                     self.datums.push(d);
                 }
                 let sym = CtxSymbols(&*f.ctx);
-                let _ = fmt.render(&self.datums, &sym, &mut self.buf);
+                fmt.render(&self.datums, &sym, &mut self.buf)
+                    .map_err(render_fault)?;
             }
             Action::Trace(n, k) => {
                 let d = self.machine.datum(n, *k, f)?;
@@ -461,7 +459,8 @@ impl Program {
                 match fmt {
                     Some(fmt) => {
                         let sym = CtxSymbols(&*f.ctx);
-                        let _ = lang_output::printa_format(fmt, &refs, &opts, &sym, &mut self.buf);
+                        lang_output::printa_format(fmt, &refs, &opts, &sym, &mut self.buf)
+                            .map_err(render_fault)?;
                     }
                     None => lang_output::printa(&refs, &opts, &mut self.buf),
                 }
@@ -609,3 +608,12 @@ type ProbeIdHash = std::hash::BuildHasherDefault<IdHasher>;
 
 /// A probe's description and its (clause index, enabled probe id) list.
 type ProbeClauses = (Rc<ProbeInfo>, Rc<[(usize, u32)]>);
+
+/// A format the checker let through but the values cannot fill: an illegal operation.
+fn render_fault(_: lang_output::RenderError) -> Flt {
+    Box::new(RtFault {
+        kind: crate::eval::FaultKind::IllOp,
+        addr: 0,
+        pc: 0,
+    })
+}

@@ -659,9 +659,8 @@ impl Compiler<'_> {
             return Err(err_at(k.pos, "array index must be an integer"));
         }
         let size = elem.size(self.opts.strsize);
-        let off =
-            int_op(BinI::Mul, kn, Node::Const(size), IntType::LONG).map_err(|m| err_at(pos, m))?;
-        let addr = int_op(BinI::Add, bn, off, IntType::ULONG).map_err(|m| err_at(pos, m))?;
+        let off = int_op(BinI::Mul, kn, Node::Const(size)).map_err(|m| err_at(pos, m))?;
+        let addr = int_op(BinI::Add, bn, off).map_err(|m| err_at(pos, m))?;
         Ok(CE::Mem {
             addr,
             ty: (**elem).clone(),
@@ -759,8 +758,7 @@ impl Compiler<'_> {
         let Some(m) = rec.member(name) else {
             return Err(self.no_member(ty, name, pos));
         };
-        let addr = int_op(BinI::Add, addr, Node::Const(m.offset), IntType::ULONG)
-            .map_err(|e| err_at(pos, e))?;
+        let addr = int_op(BinI::Add, addr, Node::Const(m.offset)).map_err(|e| err_at(pos, e))?;
         Ok(CE::Mem {
             addr,
             ty: m.ty,
@@ -964,26 +962,21 @@ impl Compiler<'_> {
                     } else {
                         (bn, an, bt.clone())
                     };
-                    let off =
-                        int_op(BinI::Mul, inn, Node::Const(size), IntType::LONG).map_err(fail)?;
+                    let off = int_op(BinI::Mul, inn, Node::Const(size)).map_err(fail)?;
                     let bin = if op == BinOp::Add {
                         BinI::Add
                     } else {
                         BinI::Sub
                     };
-                    return Ok(CE::Val(
-                        int_op(bin, pn, off, IntType::ULONG).map_err(fail)?,
-                        pty,
-                    ));
+                    return Ok(CE::Val(int_op(bin, pn, off).map_err(fail)?, pty));
                 }
                 (Type::Pointer(p), Type::Pointer(_)) if op == BinOp::Sub => {
                     if matches!(**p, Type::Void | Type::Function) {
                         return Err(incompatible(op, &at, &bt, pos));
                     }
                     let size = p.size(self.opts.strsize).max(1);
-                    let d = int_op(BinI::Sub, an, bn, IntType::LONG).map_err(fail)?;
-                    let n =
-                        int_op(BinI::DivS, d, Node::Const(size), IntType::LONG).map_err(fail)?;
+                    let d = int_op(BinI::Sub, an, bn).map_err(fail)?;
+                    let n = int_op(BinI::DivS, d, Node::Const(size)).map_err(fail)?;
                     return Ok(CE::Val(n, Type::int(8, true)));
                 }
                 _ => {}
@@ -1000,7 +993,7 @@ impl Compiler<'_> {
                 (_, true) => BinI::ShrS,
                 _ => BinI::ShrU,
             };
-            let n = int_op(bin, an, bn, t).map_err(fail)?;
+            let n = int_op(bin, an, bn).map_err(fail)?;
             let t = n.as_const().map_or(t, |v| fit_constant(v, t));
             return Ok(CE::Val(n, Type::Int(t)));
         }
@@ -1025,7 +1018,7 @@ impl Compiler<'_> {
             _ => return Err(incompatible(op, &at, &bt, pos)),
         };
         let (x, y) = if swap { (bn, an) } else { (an, bn) };
-        let n = int_op(bin, x, y, t).map_err(fail)?;
+        let n = int_op(bin, x, y).map_err(fail)?;
         let rt = if op.is_comparison() {
             int
         } else if let (Some(v), false) = (n.as_const(), is_ptr) {

@@ -849,8 +849,6 @@ impl<'a> Compiler<'a> {
             }
         }
         let layout = VarLayout {
-            globals: self.n_globals as usize,
-            locals: self.n_locals as usize,
             assocs: self.n_assocs as usize,
             global_types: {
                 let mut v = vec![Type::int(8, true); self.n_globals as usize];

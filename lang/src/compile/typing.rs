@@ -52,9 +52,9 @@ pub fn arith(a: IntType, b: IntType) -> IntType {
 }
 
 /// Builds an integer operation, folding it when both sides are constants. As in DIF, results
-/// live in 64-bit registers and are only truncated when stored or cast; `ty` is the type the
-/// operands were converted to. Division by a constant zero is refused.
-pub fn int_op(op: BinI, a: Node, b: Node, ty: IntType) -> Result<Node, &'static str> {
+/// live in 64-bit registers and are only truncated when cast or stored into another type.
+/// Division by a constant zero is refused.
+pub fn int_op(op: BinI, a: Node, b: Node) -> Result<Node, &'static str> {
     if let (Some(x), Some(y)) = (a.as_const(), b.as_const()) {
         return match eval_bin(op, x, y) {
             Some(v) => Ok(Node::Const(v)),
@@ -64,7 +64,6 @@ pub fn int_op(op: BinI, a: Node, b: Node, ty: IntType) -> Result<Node, &'static 
     if matches!(op, BinI::DivS | BinI::DivU | BinI::ModS | BinI::ModU) && b.as_const() == Some(0) {
         return Err("expression contains division by zero");
     }
-    let _ = ty;
     Ok(Node::Bin(op, Box::new(a), Box::new(b)))
 }
 
