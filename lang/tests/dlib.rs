@@ -388,3 +388,51 @@ fn the_projects_scripts_compile_with_the_provider_libraries() {
     }
     assert!(compiled > 0);
 }
+
+#[test]
+fn ipv6_endpoints_go_through_inet_ntoa6() {
+    let (Some(ip), Some(tcp)) = (dlib("ip.d"), dlib("tcp.d")) else {
+        return;
+    };
+    let t = types();
+    let mut mem = guest(&t);
+    let mut v6 = [0u8; 16];
+    v6[0] = 0xfe;
+    v6[1] = 0x80;
+    v6[15] = 1;
+    put(
+        &mut mem.regions,
+        &t,
+        INPCB,
+        "struct inpcb",
+        "inp_vflag",
+        &[2],
+    );
+    put(
+        &mut mem.regions,
+        &t,
+        INPCB,
+        "struct inpcb",
+        "inp_inc.inc_ie.ie_dependladdr.ie6_local",
+        &v6,
+    );
+    let sources = [
+        Source::library("prelude.d", "inline int __freebsd_version = 1004000;"),
+        Source::library("ip.d", ip),
+        Source::library("tcp.d", tcp),
+        Source::script(
+            "v6.d",
+            "#pragma D option quiet\ntcp:::send { printf(\"%s\\n\", args[3]->tcps_laddr); }",
+        ),
+    ];
+    let mut p = compile(&sources, &catalog(), &t, &CompileOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut sink = lang::BufferSink::default();
+    let mut ctx = Ctx {
+        args: vec![0, TCPCB, IP, TCPCB, TH],
+        mem,
+        ..Ctx::default()
+    };
+    p.fire(20, &mut ctx, &mut sink);
+    assert_eq!(String::from_utf8_lossy(&sink.out), "fe80::1\n");
+}
