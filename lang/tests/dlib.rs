@@ -436,3 +436,99 @@ fn ipv6_endpoints_go_through_inet_ntoa6() {
     p.fire(20, &mut ctx, &mut sink);
     assert_eq!(String::from_utf8_lossy(&sink.out), "fe80::1\n");
 }
+
+/// The project's scripts/ compiled with the providers' libraries, run over mock firings.
+fn run_script(file: &str, events: Vec<(u32, Ctx)>) -> Option<String> {
+    let (Some(ip), Some(tcp), Some(udp)) = (dlib("ip.d"), dlib("tcp.d"), dlib("udp.d")) else {
+        return None;
+    };
+    let text = std::fs::read_to_string(format!("{}/../scripts/{file}", env!("CARGO_MANIFEST_DIR")))
+        .ok()?;
+    let sources = [
+        Source::library("prelude.d", "inline int __freebsd_version = 1004000;"),
+        Source::library("ip.d", ip),
+        Source::library("tcp.d", tcp),
+        Source::library("udp.d", udp),
+        Source::script(file, text),
+    ];
+    let mut p = compile(&sources, &catalog(), &types(), &CompileOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut sink = lang::BufferSink::default();
+    let mut base = Ctx::default();
+    p.fire(lang::BEGIN_ID, &mut base, &mut sink);
+    for (id, mut c) in events {
+        p.fire(id, &mut c, &mut sink);
+    }
+    p.end(&mut base, &mut sink);
+    assert!(sink.err.is_empty(), "{:?}", sink.err);
+    Some(String::from_utf8_lossy(&sink.out).into_owned())
+}
+
+#[test]
+fn the_tcp_flags_script_prints_dtrace_formatted_lines() {
+    let t = types();
+    let mem = guest(&t);
+    // The IP and TCP headers back to back, as in a real packet.
+    let mut packet = mem.regions[&IP][..20].to_vec();
+    packet.extend_from_slice(&mem.regions[&TH][..20]);
+    let mut mem = mem;
+    mem.map(0x20000, &packet);
+    let ctx = Ctx {
+        args: vec![0, TCPCB, 0x20000, TCPCB, 0x20014],
+        mem,
+        cpu: 1,
+        ..Ctx::default()
+    };
+    let Some(out) = run_script("tcp_flags.d", vec![(20, ctx)]) else {
+        return;
+    };
+    let header = format!(
+        "{:>3} {:<22}    {:<22} {:>6}  {}\n",
+        "CPU", "LOCAL", "REMOTE", "BYTES", "FLAGS"
+    );
+    let line = format!(
+        "{:>3} {:>15}:{:<6} -> {:>15}:{:<6} {:>6}  ({}\u{8})\n",
+        1, "10.0.0.1", 8080, "10.0.0.2", 80, 100, "PUSH|ACK|"
+    );
+    assert_eq!(out, format!("{header}{line}\n"));
+}
+
+#[test]
+fn the_state_changes_script_tracks_connections() {
+    let t = types();
+    let mem = guest(&t);
+    let first = Ctx {
+        args: vec![0, TCPCB, 0, TCPCB, 0, 2],
+        mem: mem.clone(),
+        timestamp: 1_000_000,
+        ..Ctx::default()
+    };
+    let second = Ctx {
+        args: vec![0, TCPCB, 0, TCPCB, 0, 2],
+        mem,
+        timestamp: 3_500_000,
+        ..Ctx::default()
+    };
+    let Some(out) = run_script("tcp_state_changes.d", vec![(23, first), (23, second)]) else {
+        return;
+    };
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    let row = |delta: u64| {
+        format!(
+            "{:>3} 0x{:<16x} {:>15}:{:<5} {:>15}:{:<5} {:<20} -> {:<20} {:>10}",
+            0,
+            INPCB,
+            "10.0.0.1",
+            8080,
+            "10.0.0.2",
+            80,
+            "state-syn-sent",
+            "state-established",
+            delta
+        )
+    };
+    assert_eq!(lines[1], row(0));
+    assert_eq!(lines[2], row(2500));
+    assert_eq!(lines[3], "");
+}
