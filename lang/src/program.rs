@@ -162,11 +162,12 @@ impl Program {
                 by_probe.entry(p).or_default().push((ci, epid));
             }
         }
+        let infos: HashMap<u32, &ProbeInfo> = all_probes.iter().map(|p| (p.id, p)).collect();
         let by_probe = by_probe
             .into_iter()
             .filter_map(|(id, list)| {
-                let info = all_probes.iter().find(|p| p.id == id)?;
-                Some((id, (Rc::new(info.clone()), Rc::from(list))))
+                let info = infos.get(&id)?;
+                Some((id, (Rc::new((*info).clone()), Rc::from(list))))
             })
             .collect();
         let aggs = aggs

@@ -509,3 +509,27 @@ fn zonename_is_global() {
         "global\n\n"
     );
 }
+
+#[test]
+fn a_large_catalog_of_fbt_probes_matches_by_glob() {
+    let mut probes = Vec::new();
+    for i in 0..20_000u32 {
+        let f = format!("func{i}");
+        probes.push(probe(100 + 2 * i, "fbt", "kernel", &f, "entry", &[]));
+        probes.push(probe(101 + 2 * i, "fbt", "kernel", &f, "return", &[]));
+    }
+    let cat = Catalog {
+        probes,
+        missing: vec![],
+    };
+    let p = build(
+        "fbt:::entry { @[probefunc] = count(); }\nfbt::func1*:return {}",
+        &cat,
+        &lang::DeclaredTypes::default(),
+        &lang::CompileOptions::default(),
+    )
+    .unwrap();
+    let counts: Vec<u32> = p.description_matches().iter().map(|m| m.matched).collect();
+    assert_eq!(counts, vec![20_000, 11_111]);
+    assert_eq!(p.enabled_probes().len(), 31_111);
+}

@@ -704,6 +704,7 @@ impl<'a> Compiler<'a> {
     /// Matches a clause's descriptions against the probes.
     fn match_probes(&mut self, clause: &Clause) -> CResult<(Vec<u32>, Vec<DescriptionMatch>)> {
         let mut ids: Vec<u32> = Vec::new();
+        let mut seen: HashSet<u32> = HashSet::new();
         let mut counts = Vec::new();
         for (text, pos) in &clause.descs {
             let desc = Description::parse(text).map_err(|m| err_at(*pos, m))?;
@@ -712,7 +713,7 @@ impl<'a> Compiler<'a> {
             for p in &self.probes {
                 if desc.matches(&p.provider, &p.module, &p.function, &p.name) {
                     n += 1;
-                    if !ids.contains(&p.id) {
+                    if seen.insert(p.id) {
                         ids.push(p.id);
                     }
                 }
@@ -776,9 +777,13 @@ impl<'a> Compiler<'a> {
     /// Compiles one clause.
     fn clause(&mut self, clause: &Clause) -> CResult<(CClause, Vec<DescriptionMatch>)> {
         let (ids, counts) = self.match_probes(clause)?;
-        self.clause_probes = ids
+        // args[] typing needs the matched probes: a set lookup keeps fbt-sized matches linear.
+        let wanted: HashSet<u32> = ids.iter().copied().collect();
+        self.clause_probes = self
+            .probes
             .iter()
-            .filter_map(|id| self.probes.iter().find(|p| p.id == *id).cloned())
+            .filter(|p| wanted.contains(&p.id))
+            .cloned()
             .collect();
         // dtrace parses a whole clause before checking it, so a variable assigned anywhere in
         // the clause (predicate included) is known everywhere in it. A first, lenient pass over
@@ -834,15 +839,17 @@ impl<'a> Compiler<'a> {
             }
         }
         let mut enabled: Vec<EnabledProbe> = Vec::new();
+        let by_id: HashMap<u32, &ProbeInfo> = self.probes.iter().map(|p| (p.id, p)).collect();
+        let mut seen: HashSet<u32> = HashSet::new();
         for c in &clauses {
             for &id in &c.probes {
-                if enabled.iter().any(|e| e.info.id == id) {
+                if !seen.insert(id) {
                     continue;
                 }
-                if let Some(info) = self.probes.iter().find(|p| p.id == id) {
+                if let Some(info) = by_id.get(&id) {
                     let kind = self.kinds.get(&id).copied().unwrap_or(ProbeKind::Catalog);
                     enabled.push(EnabledProbe {
-                        info: info.clone(),
+                        info: (*info).clone(),
                         kind,
                     });
                 }
