@@ -31,6 +31,9 @@
 //!    runs END, prints the blank line and every aggregation no printa() printed, and returns
 //!    the exit status.
 //!
+//! Scripts that use only BEGIN/END/ERROR and profile probes need no guest at all:
+//! [`run_without_guest`] fires them at their real rates on the host's clock.
+//!
 //! All output formatting and aggregation storage is `lang_output`'s; lang decides what to print.
 
 pub mod ast;
@@ -39,6 +42,7 @@ pub mod context;
 pub mod cpp;
 pub mod error;
 mod eval;
+pub mod host;
 pub mod ir;
 pub mod lexer;
 pub mod mock;
@@ -53,6 +57,7 @@ pub mod types;
 pub use compile::{compile, CompileOptions, DeclaredTypes};
 pub use context::{BufferSink, Fault, FireContext, HostContext, OutputSink};
 pub use error::{CompileError, Pos, Source, SourceKind};
+pub use host::run_without_guest;
 pub use options::Options;
 pub use probes::{
     ArgType, Builtin, NoProbes, ProbeCatalog, ProbeInfo, ProbeKind, BEGIN_ID, END_ID, ERROR_ID,
