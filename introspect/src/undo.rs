@@ -52,6 +52,18 @@ pub struct UndoReport {
     pub failures: Vec<String>,
 }
 
+impl UndoReport {
+    /// Adds another report's counts to this one.
+    pub fn merge(&mut self, o: UndoReport) {
+        self.breakpoints_removed += o.breakpoints_removed;
+        self.writes_restored += o.writes_restored;
+        self.returns_finished += o.returns_finished;
+        self.writes_changed_by_guest
+            .extend(o.writes_changed_by_guest);
+        self.failures.extend(o.failures);
+    }
+}
+
 /// The log, newest last.
 #[derive(Debug, Default)]
 pub struct UndoLog {
@@ -103,6 +115,22 @@ impl UndoLog {
             }
         }
         report
+    }
+
+    /// Undoes only the memory writes (newest first) and forgets them.
+    pub fn undo_writes(&mut self, rsp: &mut Rsp) -> Result<UndoReport> {
+        let (writes, rest): (Vec<Change>, Vec<Change>) = self
+            .changes
+            .drain(..)
+            .partition(|c| matches!(c, Change::Write { .. }));
+        self.changes = rest;
+        let report = undo_changes(rsp, &writes);
+        // Writes that could not be undone stay in the journal for the next connection.
+        if !report.failures.is_empty() {
+            self.changes.extend(writes);
+        }
+        self.save()?;
+        Ok(report)
     }
 
     fn save(&self) -> Result<()> {

@@ -57,6 +57,8 @@ pub struct Target {
     tlb: TranslationCache,
     interrupt_sent: bool,
     finished: bool,
+    /// Inside `restore` (which itself resumes while draining in-flight calls).
+    restoring: bool,
     recovered: Option<UndoReport>,
     stats: Stats,
 }
@@ -123,6 +125,7 @@ impl Target {
             tlb: TranslationCache::default(),
             interrupt_sent: false,
             finished: false,
+            restoring: false,
             recovered,
             stats: Stats::default(),
             opts,
@@ -209,7 +212,7 @@ impl Target {
         if self.finished {
             return Err(Error::Cancelled);
         }
-        if self.rsp.wake().cleanup.load(Ordering::SeqCst) {
+        if !self.restoring && self.rsp.wake().cleanup.load(Ordering::SeqCst) {
             let _ = self.restore();
             return Err(Error::Cancelled);
         }

@@ -12,21 +12,31 @@ impl Target {
     /// Stops the VM if needed, finishes a pending emulated return (so a function whose body
     /// must not run does not), removes breakpoints, restores memory, resumes with `D`.
     pub(super) fn restore(&mut self) -> Result<UndoReport> {
-        if self.finished {
+        if self.finished || self.restoring {
             return Ok(UndoReport::default());
         }
+        self.restoring = true;
+        let r = self.restore_inner();
+        self.restoring = false;
         self.finished = true;
+        r
+    }
+
+    fn restore_inner(&mut self) -> Result<UndoReport> {
         if self.stopped.is_none() {
+            self.interrupt_sent = true;
             let s = self.rsp.interrupt()?;
-            if let StopReply::Signal { thread, .. } = s {
-                self.stopped = thread.or(self.rsp.last_stop_thread());
-            }
-            self.regs = None;
+            self.classify(s)?;
         }
         // Pending register writes are dropped; a vCPU left at an emulated-return function
         // returns from it as part of the undo (its `ReturnAt` change).
         self.reg_writes.clear();
-        let report = self.undo.undo_all(&mut self.rsp);
+        // Data first (e.g. probe ids back to 0), so no new call starts; then run a moment
+        // with the breakpoints still in place, so a vCPU already past the probe's check but
+        // not yet at the call is caught, not let into the function's body.
+        let mut report = self.undo.undo_writes(&mut self.rsp)?;
+        self.drain(DRAIN)?;
+        report.merge(self.undo.undo_all(&mut self.rsp));
         // `D` removes every breakpoint on every vCPU (see `reattach`); then make sure the VM
         // really runs: a hit QEMU queued while stopping would stop it again with nobody there.
         let mut rsp = reattach_in_place(&mut self.rsp, &self.addr, &self.opts)?;
@@ -34,7 +44,37 @@ impl Target {
         rsp.close();
         r.map(|()| report)
     }
+
+    /// Lets the guest run for `span` with every breakpoint still handled as usual; ends
+    /// stopped.
+    fn drain(&mut self, span: Duration) -> Result<()> {
+        let end = Instant::now() + span;
+        for _ in 0..MAX_DRAIN_STOPS {
+            self.resume()?;
+            let reply = match self.rsp.wait_stop(Some(end), false) {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(Error::Timeout { .. }) => {
+                    self.interrupt_sent = true;
+                    let s = self.rsp.interrupt()?;
+                    self.classify(s)?;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            self.classify(reply)?;
+            if Instant::now() >= end {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
 }
+
+/// How long in-flight calls get to reach a breakpoint on detach.
+const DRAIN: Duration = Duration::from_millis(30);
+/// Stops handled while draining before giving up on it.
+const MAX_DRAIN_STOPS: u32 = 256;
 
 impl Drop for Target {
     fn drop(&mut self) {

@@ -207,7 +207,7 @@ impl Target {
     }
 
     /// Turns a stop reply into an event, or None for a stop the caller must not see.
-    fn classify(&mut self, reply: StopReply) -> Result<Option<Stop>> {
+    pub(super) fn classify(&mut self, reply: StopReply) -> Result<Option<Stop>> {
         let (signal, thread) = match reply {
             StopReply::Exited(s) => {
                 self.finished = true;

@@ -56,3 +56,20 @@ impl Model {
         self.guest.gdb_socket().display().to_string()
     }
 }
+
+impl Model {
+    /// Lets the stopped guest run for 1.5 s through `t`; returns the event that ended the run
+    /// (Interrupted unless something of ours or left behind stopped it) and whether the guest
+    /// made progress: its serial log grew (a ground-truth line at every probe site) or `ticks`
+    /// moved.
+    pub fn run_a_while(&self, t: &mut introspect::Target) -> (introspect::Event, bool) {
+        let ticks = self.sym("ticks");
+        let printed = || std::fs::metadata(self.guest.serial_log()).map_or(0, |m| m.len());
+        let (t0, p0) = (t.read_u64(ticks).expect("ticks") & 0xffff_ffff, printed());
+        let stop = t
+            .resume_and_wait(Some(std::time::Duration::from_millis(1500)))
+            .expect("run");
+        let t1 = t.read_u64(ticks).expect("ticks") & 0xffff_ffff;
+        (stop.event, t1 != t0 || printed() > p0)
+    }
+}
