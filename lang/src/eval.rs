@@ -15,6 +15,8 @@ pub(crate) enum Val {
     I(u64),
     /// A string (no NUL inside).
     S(Rc<[u8]>),
+    /// A struct held in a D variable: its members in declaration order.
+    T(Rc<[Val]>),
 }
 
 impl Val {
@@ -23,6 +25,7 @@ impl Val {
         match self {
             Val::I(v) => *v,
             Val::S(s) => u64::from(!s.is_empty()),
+            Val::T(_) => 1,
         }
     }
 
@@ -30,7 +33,7 @@ impl Val {
     pub fn bytes(&self) -> &[u8] {
         match self {
             Val::S(s) => s,
-            Val::I(_) => &[],
+            Val::I(_) | Val::T(_) => &[],
         }
     }
 
@@ -38,6 +41,7 @@ impl Val {
         match self {
             Val::I(v) => *v == 0,
             Val::S(s) => s.is_empty(),
+            Val::T(_) => false,
         }
     }
 }
@@ -198,6 +202,16 @@ impl Machine {
                 let t = f.thread();
                 self.threads.get(&(t, *id, k)).cloned().unwrap_or(Val::I(0))
             }
+            Place::Field {
+                record,
+                index,
+                store,
+                ..
+            } => match self.get(record, f)? {
+                Val::T(items) => items.get(*index as usize).cloned().unwrap_or(Val::I(0)),
+                _ if *store == Store::Str => Val::S(Rc::from(&b""[..])),
+                _ => Val::I(0),
+            },
         })
     }
 
@@ -211,8 +225,25 @@ impl Machine {
             }
             (Store::Str, Val::I(_)) => Val::S(Rc::from(&b""[..])),
             (Store::Str, v) => v,
+            (Store::Rec, v) => v,
         };
         match place {
+            Place::Field {
+                record,
+                index,
+                arity,
+                ..
+            } => {
+                // Read, change one member, write the struct back.
+                let mut items: Vec<Val> = match self.get(record, f)? {
+                    Val::T(items) => items.to_vec(),
+                    _ => vec![Val::I(0); *arity as usize],
+                };
+                if let Some(slot) = items.get_mut(*index as usize) {
+                    *slot = v.clone();
+                }
+                self.set(record, Store::Rec, Val::T(Rc::from(items)), f)?;
+            }
             Place::Global(i) => {
                 if let Some(slot) = self.globals.get_mut(*i as usize) {
                     *slot = v.clone();

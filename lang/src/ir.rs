@@ -132,6 +132,13 @@ pub enum Place {
     Assoc(u32, Vec<Node>),
     /// A `self->` variable (and its keys, for `self->` arrays).
     Thread(u32, Vec<Node>),
+    /// Member `index` (of `arity`, stored as `store`) of a struct held in a D variable.
+    Field {
+        record: Box<Place>,
+        index: u32,
+        arity: u32,
+        store: Store,
+    },
 }
 
 /// How a stored value is kept: an integer of this type, or a string of at most strsize bytes.
@@ -141,6 +148,8 @@ pub enum Store {
     Int(IntType),
     /// A string.
     Str,
+    /// A struct held in a D variable (its members, in order).
+    Rec,
 }
 
 /// An expression node.

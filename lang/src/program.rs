@@ -581,7 +581,7 @@ impl Machine {
             ArgKind::Int(t) => Datum::Int(IntVal::new(self.eval_int(n, f)?, t.size, t.signed)),
             ArgKind::Str => match self.eval(n, f)? {
                 Val::S(s) => Datum::Str(s.to_vec()),
-                Val::I(_) => Datum::Str(Vec::new()),
+                Val::I(_) | Val::T(_) => Datum::Str(Vec::new()),
             },
         })
     }

@@ -533,3 +533,22 @@ fn a_large_catalog_of_fbt_probes_matches_by_glob() {
     assert_eq!(counts, vec![20_000, 11_111]);
     assert_eq!(p.enabled_probes().len(), 31_111);
 }
+
+#[test]
+fn structs_held_in_d_variables() {
+    let r = run(r#"#pragma D option quiet
+struct pair { int n; string s; };
+struct { string str; int pos; } cmd[int];
+this struct pair p;
+BEGIN {
+    this->p.n = 3; this->p.s = "x"; this->p.n++;
+    cmd[1].str = "foo"; cmd[1].pos = 7; cmd[2].str = "bar";
+    printf("%d %s %s %d %s %d [%s]\n", this->p.n, this->p.s, cmd[1].str, cmd[1].pos, cmd[2].str, cmd[2].pos, cmd[3].str);
+    exit(0);
+}"#);
+    assert_eq!(r.out, "4 x foo 7 bar 0 []\n\n");
+    assert!(compile_error(
+        "struct pair { int n; };\nthis struct pair p;\nBEGIN { this->p.m = 1; }"
+    )
+    .contains("m is not a member of struct pair; did you mean n?"));
+}

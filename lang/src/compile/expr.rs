@@ -60,6 +60,7 @@ impl ArgKind {
 fn store_of(t: &Type) -> Store {
     match t {
         Type::String => Store::Str,
+        Type::Record(_) => Store::Rec,
         t => Store::Int(t.as_int().unwrap_or(IntType::LONG)),
     }
 }
@@ -737,6 +738,13 @@ impl Compiler<'_> {
                 self.xlate_member(&tr, input, name, pos)
             }
             CE::Mem { addr, ty, .. } if !arrow => self.mem_member(addr, &ty, name, pos),
+            CE::Var {
+                place,
+                ty: ty @ Type::Record(_),
+            } if !arrow => {
+                let (place, ty) = self.var_field(place, &ty, name, pos)?;
+                Ok(CE::Var { place, ty })
+            }
             other => {
                 let (n, t) = self.value(other, base.pos)?;
                 match (&t, arrow) {
@@ -751,6 +759,35 @@ impl Compiler<'_> {
                 }
             }
         }
+    }
+
+    /// Member `name` of a struct held in a D variable.
+    fn var_field(
+        &mut self,
+        record: Place,
+        ty: &Type,
+        name: &str,
+        pos: Pos,
+    ) -> CResult<(Place, Type)> {
+        let rec = self.complete(ty, pos)?;
+        let members = rec.members.as_deref().unwrap_or(&[]);
+        let Some(index) = members.iter().position(|m| m.name == name) else {
+            return Err(self.no_member(ty, name, pos));
+        };
+        let mty = members[index].ty.clone();
+        if !matches!(mty, Type::String | Type::Record(_)) && !mty.is_scalar() {
+            return Err(err_at(
+                pos,
+                format!("member {name} of type {mty} cannot be held in a D variable"),
+            ));
+        }
+        let place = Place::Field {
+            record: Box::new(record),
+            index: index as u32,
+            arity: members.len() as u32,
+            store: store_of(&mty),
+        };
+        Ok((place, mty))
     }
 
     fn mem_member(&mut self, addr: Node, ty: &Type, name: &str, pos: Pos) -> CResult<CE> {
@@ -1198,6 +1235,21 @@ impl Compiler<'_> {
                     Place::Thread(v.id, nodes)
                 };
                 Ok((place, store_of(&v.ty), v.ty))
+            }
+            ExprKind::Member {
+                base,
+                name,
+                arrow: false,
+            } => {
+                let (place, _, bty) = self.lvalue(base, None)?;
+                if !matches!(bty, Type::Record(_)) {
+                    return Err(err_at(
+                        pos,
+                        format!("operator . cannot be applied to an operand of type {bty}"),
+                    ));
+                }
+                let (place, ty) = self.var_field(place, &bty, name, pos)?;
+                Ok((place, store_of(&ty), ty))
             }
             ExprKind::Agg(n) => Err(err_at(
                 pos,

@@ -560,7 +560,22 @@ impl<'a> Compiler<'a> {
             } => {
                 let mut fs = Vec::new();
                 for f in fields {
-                    let ft = self.resolve(&f.ty)?;
+                    let mut ft = self.resolve(&f.ty)?;
+                    // A member held by value needs its struct's layout (D_DECL_INCOMPLETE).
+                    if let Type::Record(r) = &ft {
+                        if r.members.is_none() {
+                            let full = self.complete(&ft, f.ty.pos).map_err(|_| {
+                                err_at(
+                                    f.ty.pos,
+                                    format!(
+                                        "declaration of member {} uses incomplete type {}",
+                                        f.name, r.name
+                                    ),
+                                )
+                            })?;
+                            ft = Type::Record(full);
+                        }
+                    }
                     let bits = match &f.bits {
                         Some(e) => {
                             let w = self.const_int(e)?;
