@@ -427,11 +427,7 @@ impl Program {
                 self.machine.eval(n, f)?;
             }
             Action::Printf { fmt, args } => {
-                self.datums.clear();
-                for (n, k) in args {
-                    let d = self.machine.datum(n, *k, f)?;
-                    self.datums.push(d);
-                }
+                self.machine.datums(args, &mut self.datums, f)?;
                 let sym = CtxSymbols(&*f.ctx);
                 fmt.render(&self.datums, &sym, &mut self.buf)
                     .map_err(render_fault)?;
@@ -472,11 +468,7 @@ impl Program {
                 value,
                 incr,
             } => {
-                self.datums.clear();
-                for (n, k) in keys {
-                    let d = self.machine.datum(n, *k, f)?;
-                    self.datums.push(d);
-                }
+                self.machine.datums(keys, &mut self.datums, f)?;
                 let value = match value {
                     Some(n) => self.machine.eval_int(n, f)? as i64,
                     None => 0,
@@ -575,6 +567,34 @@ fn stack_line_format() -> Option<lang_output::Format> {
 }
 
 impl Machine {
+    /// Evaluates values for output into `out`, reusing its string buffers from the last firing
+    /// (no allocation per string once they have grown).
+    fn datums(
+        &mut self,
+        args: &[(Node, ArgKind)],
+        out: &mut Vec<Datum>,
+        f: &mut Firing,
+    ) -> Result<(), Flt> {
+        out.truncate(args.len());
+        for (i, (n, k)) in args.iter().enumerate() {
+            match (*k, out.get_mut(i)) {
+                (ArgKind::Str, Some(Datum::Str(buf))) => {
+                    let v = self.eval(n, f)?;
+                    buf.clear();
+                    buf.extend_from_slice(v.bytes());
+                }
+                (kind, slot) => {
+                    let d = self.datum(n, kind, f)?;
+                    match slot {
+                        Some(s) => *s = d,
+                        None => out.push(d),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Evaluates a value for output: an integer record of its type's size, or a string.
     fn datum(&mut self, n: &Node, kind: ArgKind, f: &mut Firing) -> Result<Datum, Flt> {
         Ok(match kind {
