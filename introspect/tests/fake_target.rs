@@ -541,3 +541,25 @@ fn monitor_commands_and_raw_register_block() {
     let v = t.stopped_vcpu().unwrap();
     assert_eq!(f.vm().register(v, "rax"), 0x1122334455667788);
 }
+
+#[test]
+fn a_breakpoint_left_by_someone_else_is_reported_not_spun_on() {
+    let (snap, f) = fake(vec![], Quirks::default());
+    let code = snap.sym("code");
+    {
+        // Not ours: planted in the stub before we came, with the vCPU standing on it.
+        let mut vm = f.vm();
+        vm.bps.push(code);
+        let cur = vm.current;
+        vm.set_reg(cur, "rip", code);
+    }
+    let mut t = Target::connect(&f.addr(), opts()).unwrap();
+    match t.resume_and_wait(Some(Duration::from_secs(10))) {
+        Err(Error::Breakpoint { addr, reason }) => {
+            assert_eq!(addr, code);
+            assert!(reason.contains("times in a row"), "{reason}");
+        }
+        other => panic!("expected a loop report, got {other:?}"),
+    }
+    assert!(t.stats().spurious_stops >= 1000);
+}

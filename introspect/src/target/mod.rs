@@ -26,8 +26,8 @@ mod types;
 
 use restore::reattach;
 pub use types::{Event, Journal, Options, RamStatus, Stats, StepOver, Stop};
-/// Stops we resume without reporting (stray, queued or foreign) before suspecting a loop.
-const MAX_SILENT_STOPS: u32 = 10_000;
+/// Unreported stops of one vCPU at one place in a row before suspecting a loop.
+const MAX_SILENT_STOPS: u32 = 1_000;
 
 /// What to do for the stopped vCPU on the next resume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

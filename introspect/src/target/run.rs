@@ -141,7 +141,7 @@ impl Target {
     /// interrupt or a cleanup; on time-out the VM is interrupted ([`Event::Interrupted`]).
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Stop> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut silent = 0u32;
+        let (mut silent, mut last_silent) = (0u32, None);
         loop {
             if self.stopped.is_some() {
                 return Err(Error::State("stopped; resume first"));
@@ -167,13 +167,19 @@ impl Target {
                 self.stats.events += 1;
                 return Ok(stop);
             }
-            silent += 1;
+            // The same vCPU stopping at the same place again and again for nothing of ours is
+            // a loop (e.g. a breakpoint another debugger left): report it rather than spin.
+            // Foreign returns and queued hits move on, so they never repeat like this.
+            let here = (self.stopped, self.regs.as_ref().map_or(0, |r| r.rip()));
+            silent = if last_silent == Some(here) {
+                silent + 1
+            } else {
+                1
+            };
+            last_silent = Some(here);
             if silent > MAX_SILENT_STOPS {
-                // Something keeps stopping the VM that is none of ours (e.g. a breakpoint
-                // another debugger left): report it rather than spin.
-                let rip = self.regs.as_ref().map_or(0, |r| r.rip());
                 return Err(Error::Breakpoint {
-                    addr: rip,
+                    addr: here.1,
                     reason: format!(
                         "the VM stopped here {silent} times in a row for no breakpoint of ours"
                     ),
