@@ -201,9 +201,11 @@ fn profile_samples_the_guest_kernel_and_fbt_return_gives_the_return_value() {
             "-n",
             "profile-97 { @pcs[func(arg0)] = count(); }",
             "-n",
-            "fbt::soreceive_dgram:return { printf(\"@@ret %d %d\\n\", arg1, args[1]); }",
+            "fbt::soreceive_dgram:return { printf(\"@@ret %d %d\\n\", arg1, args[1]); n++; }",
             "-n",
-            "tick-1500ms { exit(0); }",
+            "fbt::soreceive_dgram:return /n == 4/ { exit(0); }",
+            "-n",
+            "tick-30s { exit(1); }",
         ])
         .args(target_args(&guest))
         .output()

@@ -349,16 +349,15 @@ fn socket_bytes(r: &Round, proto: &str) -> BTreeMap<(String, i32), (u64, u64)> {
 
 fn bytes_by_process(script_name: &str, proto: &str) {
     let guest = boot();
-    // The markers go first, so at each of the script's own 2-second reports (which truncate
-    // the aggregations) the bytes so far in the round are printed before they are dropped;
-    // a round's total is the sum of its @@bytes lines.
-    let report = "printa(\"@@bytes %s %d %@d %@d\\n\", @sent, @received);";
-    let mut a = round_markers(report, "trunc(@sent); trunc(@received);");
-    a.extend([
-        "-n".to_string(),
-        format!("profile:::tick-2s {{ {report} }}"),
-    ]);
-    a.extend(["-s".to_string(), script(script_name).display().to_string()]);
+    // The script's own 2-second reports truncate its aggregations; a round's total is the sum
+    // of the reports printed inside it plus what the round-end marker prints.
+    let mut a = args(
+        script_name,
+        round_markers(
+            "printa(\"@@bytes %s %d %@d %@d\\n\", @sent, @received);",
+            "trunc(@sent); trunc(@received);",
+        ),
+    );
     // fbt's 7th argument comes from the stack: sosend's td is the current thread.
     a.extend([
         "-n".to_string(),
@@ -372,8 +371,13 @@ fn bytes_by_process(script_name: &str, proto: &str) {
     let gt = truth_after(&guest, last);
     for (n, lines) in &t.rounds {
         let mut got: BTreeMap<(String, i32), (u64, u64)> = BTreeMap::new();
-        for l in lines.iter().filter_map(|l| l.strip_prefix("@@bytes ")) {
+        for l in lines {
+            let l = l.strip_prefix("@@bytes ").unwrap_or(l);
             let w: Vec<&str> = l.split_whitespace().collect();
+            // A report line: process, pid, sent, received (the header and blank lines are not).
+            if w.len() != 4 || w[1..].iter().any(|v| v.parse::<u64>().is_err()) {
+                continue;
+            }
             let e = got
                 .entry((w[0].to_string(), w[1].parse().unwrap_or(0)))
                 .or_default();
