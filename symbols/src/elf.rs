@@ -252,6 +252,21 @@ impl ElfFile {
         };
     }
 
+    /// Asks the kernel to start reading `bytes` (a part of the map) into the page cache now,
+    /// in large sequential requests, ahead of a scan that will fault them in one by one.
+    pub(crate) fn prefetch(&self, bytes: &[u8]) {
+        let base = self.map.as_ptr() as usize;
+        let Some(offset) = (bytes.as_ptr() as usize).checked_sub(base) else {
+            return;
+        };
+        if offset + bytes.len() <= self.map.len() && !bytes.is_empty() {
+            // Only a hint: failure leaves the scan to fault pages in as usual.
+            let _ = self
+                .map
+                .advise_range(memmap2::Advice::WillNeed, offset, bytes.len());
+        }
+    }
+
     /// Bytes of the file that back virtual addresses `address..address+len`, from a section
     /// with file data (a debug-only file has its .data as NOBITS, so this finds nothing there).
     pub(crate) fn bytes_at(&self, address: u64, len: u64) -> Option<&[u8]> {

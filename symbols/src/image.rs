@@ -114,6 +114,7 @@ impl KernelImage {
             self.ctx.path(),
             |o| self.ctx.name_of(o),
             |bytes| dwarf_file.release(bytes),
+            |bytes| dwarf_file.prefetch(bytes),
         )?;
         Ok(self.index.get_or_init(|| built))
     }

@@ -56,8 +56,13 @@ impl NameIndex {
         path: &Path,
         name_of: impl Fn(u64) -> Option<&'static [u8]> + Sync,
         release: impl Fn(&[u8]) + Sync,
+        prefetch: impl Fn(&[u8]),
     ) -> Result<NameIndex> {
         let info = gimli::Section::reader(&dwarf.debug_info).slice();
+        // From a cold page cache the scan would wait on one small read per fault.
+        prefetch(gimli::Section::reader(&dwarf.debug_abbrev).slice());
+        prefetch(gimli::Section::reader(&dwarf.debug_str).slice());
+        prefetch(info);
         let partial = chunks(units, 8 * rayon::current_num_threads())
             .into_par_iter()
             .map(|range| {
