@@ -89,7 +89,6 @@ pub struct Program {
     datums: Vec<Datum>,
     pending_stderr: Vec<String>,
     drops_reported: u64,
-    stack_line: Option<lang_output::Format>,
 }
 
 impl std::fmt::Debug for Program {
@@ -200,7 +199,6 @@ impl Program {
             datums: Vec::new(),
             pending_stderr: Vec::new(),
             drops_reported: 0,
-            stack_line: stack_line_format(),
         }
     }
 
@@ -262,7 +260,13 @@ impl Program {
         self.fire_clauses(END_ID, ctx, out);
         let mut buf = vec![b'\n'];
         let refs: Vec<&Aggregation> = self.aggs.iter().collect();
-        lang_output::print_unprinted(&refs, &self.agg_print_options(), &mut buf);
+        // Stack keys print their frames by name.
+        lang_output::print_unprinted_with(
+            &refs,
+            &self.agg_print_options(),
+            &CtxSymbols(&*ctx),
+            &mut buf,
+        );
         out.stdout(&buf);
         self.exit.unwrap_or(0)
     }
@@ -459,7 +463,9 @@ impl Program {
                         lang_output::printa_format(fmt, &refs, &opts, &sym, &mut self.buf)
                             .map_err(render_fault)?;
                     }
-                    None => lang_output::printa(&refs, &opts, &mut self.buf),
+                    None => {
+                        lang_output::printa_with(&refs, &opts, &CtxSymbols(&*f.ctx), &mut self.buf)
+                    }
                 }
             }
             Action::Aggregate {
@@ -541,29 +547,14 @@ impl Program {
                 }
             }
             Action::Stack(n) => {
-                // dtrace's stack layout is "\n", then each frame indented 14 columns and named
-                // as %a names an address: lang_output's own printf engine prints it.
-                let mut frames = f.ctx.stack();
-                frames.truncate(*n as usize);
-                self.buf.push(b'\n');
+                let mut pcs = f.ctx.stack();
+                pcs.truncate(*n as usize);
                 let sym = CtxSymbols(&*f.ctx);
-                for pc in frames.into_iter().take_while(|&pc| pc != 0) {
-                    let Some(line) = &self.stack_line else { break };
-                    let _ = line.render(
-                        &[Datum::Int(IntVal::new(pc, 8, false))],
-                        &sym,
-                        &mut self.buf,
-                    );
-                }
+                lang_output::print_stack(&pcs, lang_output::STACK_INDENT, &sym, &mut self.buf);
             }
         }
         Ok(())
     }
-}
-
-/// One frame of `stack()` output: 14 columns of indent, then the symbolic address.
-fn stack_line_format() -> Option<lang_output::Format> {
-    lang_output::Format::parse("              %a\n").ok()
 }
 
 impl Machine {
@@ -599,6 +590,11 @@ impl Machine {
     fn datum(&mut self, n: &Node, kind: ArgKind, f: &mut Firing) -> Result<Datum, Flt> {
         Ok(match kind {
             ArgKind::Int(t) => Datum::Int(IntVal::new(self.eval_int(n, f)?, t.size, t.signed)),
+            ArgKind::Stack(depth) => {
+                let mut pcs = f.ctx.stack();
+                pcs.truncate(depth as usize);
+                Datum::Stack(pcs)
+            }
             ArgKind::Str => match self.eval(n, f)? {
                 Val::S(s) => Datum::Str(s.to_vec()),
                 Val::I(_) | Val::T(_) => Datum::Str(Vec::new()),

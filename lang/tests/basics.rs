@@ -552,3 +552,18 @@ BEGIN {
     )
     .contains("m is not a member of struct pair; did you mean n?"));
 }
+
+#[test]
+fn stacks_as_aggregation_keys() {
+    let r = run_fbt(
+        "#pragma D option quiet\nfbt::tcp_output:entry { @[stack(2)] = count(); printa(@); }",
+        &[],
+        ctx_with_symbols(),
+    );
+    assert_eq!(
+        r.out,
+        "\n\n              kernel`tcp_output+0x10\n              kernel`ip_output\n                1\n\n"
+    );
+    let e = compile_error("BEGIN { printf(\"%k\", 1); }");
+    assert!(e.contains("conversion: %k"), "{e}");
+}

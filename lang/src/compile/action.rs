@@ -147,6 +147,15 @@ impl Compiler<'_> {
 
     /// An argument to printf/trace/a key: value node and how it is handed to output.
     pub(crate) fn output_arg(&mut self, e: &Expr) -> CResult<(Node, ArgKind, Type)> {
+        // stack() is a value here (an aggregation key, a %k argument): its frames come from
+        // the provider when the clause runs.
+        if let ExprKind::Call(name, args) = &e.kind {
+            if name == "stack" && args.len() <= 1 {
+                let n = self.stack_depth(args.first())?;
+                let ty = Type::Array(std::rc::Rc::new(Type::int(8, false)), u64::from(n));
+                return Ok((Node::Const(0), ArgKind::Stack(n), ty));
+            }
+        }
         let ce = self.expr(e)?;
         if let CE::Agg(n) = &ce {
             return Err(err_at(
@@ -296,16 +305,29 @@ impl Compiler<'_> {
             }
             "stack" => {
                 arity(0, 1)?;
-                let n = match args.first() {
-                    Some(e) => self.const_int(e)? as u32,
-                    None => self.opts.stackframes as u32,
-                };
-                Ok(Action::Stack(n))
+                Ok(Action::Stack(self.stack_depth(args.first())?))
             }
             _ => Err(err_at(
                 pos,
                 format!("{name}( ) is not supported by guestrace"),
             )),
+        }
+    }
+
+    /// stack()'s frame count: its constant argument, else the stackframes option.
+    fn stack_depth(&mut self, arg: Option<&Expr>) -> CResult<u32> {
+        match arg {
+            Some(e) => {
+                let n = self.const_int(e)?;
+                if n == 0 || n > 1024 {
+                    return Err(err_at(
+                        e.pos,
+                        "stack( ) frame count must be between 1 and 1024",
+                    ));
+                }
+                Ok(n as u32)
+            }
+            None => Ok(self.opts.stackframes.clamp(1, 1024) as u32),
         }
     }
 
@@ -637,11 +659,11 @@ fn class_accepts(class: ArgClass, t: &Type) -> bool {
             it.is_some_and(|i| i.size == 8) && t.is_integer()
         }
         ArgClass::None => true,
-        ArgClass::Float | ArgClass::Stack | ArgClass::WideString => false,
+        ArgClass::Stack => {
+            matches!(t, Type::Array(e, _) if matches!(**e, Type::Int(IntType { size: 8, signed: false })))
+        }
+        ArgClass::Float | ArgClass::WideString => false,
         #[allow(unreachable_patterns)]
         _ => false,
     }
 }
-
-#[allow(dead_code)]
-fn unused(_: IntType) {}

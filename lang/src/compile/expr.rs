@@ -45,6 +45,8 @@ pub(crate) enum ArgKind {
     Int(IntType),
     /// A string.
     Str,
+    /// `stack([n])`: the provider's kernel stack, at most n frames.
+    Stack(u32),
 }
 
 impl ArgKind {
