@@ -261,6 +261,10 @@ fn member_location(value: &AttributeValue<Slice>) -> Option<u64> {
     let expr = match value {
         AttributeValue::Exprloc(e) => e.0,
         AttributeValue::Block(b) => *b,
+        // DWARF 2/3 read DW_FORM_data4/8 here as a location-list offset; in a struct member
+        // it can only be the constant offset.
+        AttributeValue::SecOffset(o) => return Some(*o as u64),
+        AttributeValue::LocationListsRef(o) => return Some(o.0 as u64),
         other => return other.udata_value(),
     };
     let bytes = expr.slice();

@@ -191,6 +191,13 @@ fn clang_dwarf2() {
 }
 
 #[test]
+fn clang_dwarf3() {
+    if let Some((_d, image, _)) = flavour("clang", &["-gdwarf-3"]) {
+        check_details(&image, false);
+    }
+}
+
+#[test]
 fn clang_dwarf4() {
     if let Some((_d, image, _)) = flavour("clang", &["-gdwarf-4"]) {
         check_details(&image, false);

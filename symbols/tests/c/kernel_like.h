@@ -190,6 +190,13 @@ struct packed_pair {
 	int i;
 } __attribute__((packed));
 
+/* A member past 64 KiB: DWARF 3 producers give its location as DW_FORM_data4, which that
+ * version also used for location-list offsets. */
+struct big_offsets {
+	char pad[70000];
+	int after;
+};
+
 typedef struct tcpcb tcpcb_t;
 
 int sosend_like(struct socket *so, struct sockaddr *addr, struct uio *uio, struct mbuf *top,

@@ -23,6 +23,7 @@ struct mbuf *m0;
 struct odd_bits odd0;
 u_long ulong0;
 caddr_t caddr0;
+struct big_offsets *big0;
 
 long hidden_offset_h_tp(void);
 
@@ -140,6 +141,8 @@ int main(int argc, char **argv)
 	BITS(struct odd_bits, e);
 	BITS(struct odd_bits, f);
 	BITS(struct odd_bits, g);
+	SIZE(struct big_offsets);
+	OFF(struct big_offsets, after);
 	SIZE(struct packed_pair);
 	OFF(struct packed_pair, i);
 	SIZE(u_long);
