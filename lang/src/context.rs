@@ -15,7 +15,8 @@ pub struct Fault {
 pub trait FireContext {
     /// Raw probe argument `i` (arg0..arg9); 0 past the probe's arguments.
     fn arg(&self, i: usize) -> u64;
-    /// Reads guest kernel memory; the only way lang touches the guest. Called with small reads.
+    /// Reads guest kernel memory; the only way lang touches the guest. Called once per member
+    /// read (1 to 16 bytes; strings in chunks of at most 64), so a per-event cache pays off.
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Fault>;
     /// A numeric built-in (`timestamp`, `pid`, `cpu`, `curthread`, ...).
     fn builtin(&mut self, var: Builtin) -> u64;

@@ -365,7 +365,9 @@ pub fn layout_record(
 pub trait TypeSource {
     /// Resolves a type name as written in D: `struct tcpcb`, `union foo`, `enum bar`, or a typedef
     /// name such as `u_int` or `tcp_seq`. Records may come back with incomplete member records
-    /// (their `members` None); lang resolves those by name when a member is used.
+    /// (their `members` None); lang resolves those by name when a member is used, so a named
+    /// record may be left incomplete but an anonymous one (`struct <anon>`) must be complete.
+    /// Called for every identifier the parser meets after `(` or `sizeof(`: keep misses cheap.
     fn resolve_type(&self, name: &str) -> Option<Type>;
     /// A backquoted kernel global (`` `hz ``): its address and type.
     fn kernel_symbol(&self, name: &str) -> Option<(u64, Type)>;
