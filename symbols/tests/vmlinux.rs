@@ -184,3 +184,52 @@ fn debian_vmlinux_matches_pahole() {
         );
     }
 }
+
+#[test]
+fn debian_vmlinux_every_struct_size_matches_pahole() {
+    let Some(vmlinux) = find_vmlinux() else {
+        println!(
+            "SKIPPED: no Debian vmlinux (set SYMBOLS_VMLINUX or run symbols/bench.sh to fetch one)"
+        );
+        return;
+    };
+    let Ok(out) = Command::new("pahole").arg("--sizes").arg(&vmlinux).output() else {
+        println!("SKIPPED: pahole is not installed (Debian package dwarves)");
+        return;
+    };
+    // "name<TAB>size<TAB>holes", one line per struct; a name defined differently in two
+    // units may appear twice, and either definition may be the one found.
+    let mut sizes: std::collections::HashMap<String, Vec<u64>> = std::collections::HashMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut f = line.split('\t');
+        if let (Some(name), Some(Ok(size))) = (f.next(), f.next().map(str::parse)) {
+            sizes.entry(name.to_string()).or_default().push(size);
+        }
+    }
+    assert!(
+        sizes.len() > 5000,
+        "pahole listed only {} structs",
+        sizes.len()
+    );
+    let image = KernelImage::open(&vmlinux).unwrap_or_else(|e| panic!("{e}"));
+    let mut wrong = Vec::new();
+    for (name, want) in &sizes {
+        let t = image
+            .find_type(&format!("struct {name}"))
+            .or_else(|_| image.find_type(&format!("union {name}")));
+        let got = t.and_then(|t| image.size_of(t));
+        match got {
+            Ok(Some(size)) if want.contains(&size) => {}
+            other => wrong.push(format!("{name}: {other:?}, pahole {want:?}")),
+        }
+    }
+    wrong.sort();
+    assert!(
+        wrong.is_empty(),
+        "{} of {} sizes differ:\n{}",
+        wrong.len(),
+        sizes.len(),
+        wrong.join("\n")
+    );
+    println!("all {} struct sizes agree with pahole", sizes.len());
+}
