@@ -590,6 +590,15 @@ impl Machine {
     fn datum(&mut self, n: &Node, kind: ArgKind, f: &mut Firing) -> Result<Datum, Flt> {
         Ok(match kind {
             ArgKind::Int(t) => Datum::Int(IntVal::new(self.eval_int(n, f)?, t.size, t.signed)),
+            ArgKind::Float(size) => {
+                let bits = self.eval_int(n, f)?;
+                let value = if size == 4 {
+                    f64::from(f32::from_bits(bits as u32))
+                } else {
+                    f64::from_bits(bits)
+                };
+                Datum::Float(lang_output::FloatVal { value, size })
+            }
             ArgKind::Stack(depth) => {
                 let mut pcs = f.ctx.stack();
                 pcs.truncate(depth as usize);

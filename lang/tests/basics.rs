@@ -567,3 +567,11 @@ fn stacks_as_aggregation_keys() {
     let e = compile_error("BEGIN { printf(\"%k\", 1); }");
     assert!(e.contains("conversion: %k"), "{e}");
 }
+
+#[test]
+fn declared_floating_point_variables_print_with_percent_f() {
+    let r = run("#pragma D option quiet\nfloat f;\ndouble d;\nBEGIN { printf(\"%f %e %g\\n\", f, d, d); exit(0); }");
+    assert_eq!(r.out, "0.000000 0.000000e+00 0\n\n");
+    assert!(compile_error("double d;\nBEGIN { x = d + 1; }")
+        .contains("operator + requires operands of compatible types"));
+}

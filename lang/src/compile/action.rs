@@ -662,7 +662,8 @@ fn class_accepts(class: ArgClass, t: &Type) -> bool {
         ArgClass::Stack => {
             matches!(t, Type::Array(e, _) if matches!(**e, Type::Int(IntType { size: 8, signed: false })))
         }
-        ArgClass::Float | ArgClass::WideString => false,
+        ArgClass::Float => matches!(t, Type::Float(4 | 8)),
+        ArgClass::WideString => false,
         #[allow(unreachable_patterns)]
         _ => false,
     }

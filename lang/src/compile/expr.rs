@@ -47,6 +47,8 @@ pub(crate) enum ArgKind {
     Str,
     /// `stack([n])`: the provider's kernel stack, at most n frames.
     Stack(u32),
+    /// A `float` (4) or `double` (8), carried as its raw bits.
+    Float(u8),
 }
 
 impl ArgKind {
@@ -54,6 +56,7 @@ impl ArgKind {
     pub fn of(t: &Type) -> Option<ArgKind> {
         match t {
             Type::String => Some(ArgKind::Str),
+            Type::Float(n @ (4 | 8)) => Some(ArgKind::Float(*n)),
             t => t.as_int().map(ArgKind::Int),
         }
     }
@@ -63,6 +66,7 @@ fn store_of(t: &Type) -> Store {
     match t {
         Type::String => Store::Str,
         Type::Record(_) => Store::Rec,
+        Type::Float(_) => Store::Int(IntType::ULONG),
         t => Store::Int(t.as_int().unwrap_or(IntType::LONG)),
     }
 }
@@ -109,6 +113,13 @@ impl Compiler<'_> {
                     Type::Array(elem, _) => Ok((addr, Type::Pointer(elem.clone()))),
                     Type::Record(_) => Err(err_at(pos, format!("{ty} cannot be used as a value; use a member"))),
                     Type::Function => Ok((addr, Type::Void.pointer_to())),
+                    // D moves and prints floating-point values but cannot compute with them:
+                    // they travel as their raw bits.
+                    Type::Float(n @ (4 | 8)) => {
+                        let (addr, off) = split_offset(addr);
+                        let raw = IntType { size: *n, signed: false };
+                        Ok((Node::Load { addr: Box::new(addr), off, ty: raw, pc }, ty.clone()))
+                    }
                     t => {
                         let Some(it) = t.as_int() else {
                             return Err(err_at(pos, format!("values of type {t} are not supported")));
@@ -1282,6 +1293,7 @@ impl Compiler<'_> {
             None => {
                 let compatible = match (&vt, &rt) {
                     (Type::String, Type::String) => true,
+                    (Type::Float(a), Type::Float(b)) => a == b,
                     (Type::String, _) | (_, Type::String) => false,
                     (v, r) => v.is_scalar() && r.is_scalar(),
                 };
