@@ -31,6 +31,21 @@ fn find_vmlinux() -> Option<PathBuf> {
     found.pop()
 }
 
+/// The vmlinux and pahole's output for `args` on it; None (with a message) when either is absent.
+fn pahole(args: &[&str]) -> Option<(PathBuf, String)> {
+    let Some(vmlinux) = find_vmlinux() else {
+        println!(
+            "SKIPPED: no Debian vmlinux (set SYMBOLS_VMLINUX or run symbols/bench.sh to fetch one)"
+        );
+        return None;
+    };
+    let Ok(out) = Command::new("pahole").args(args).arg(&vmlinux).output() else {
+        println!("SKIPPED: pahole is not installed (Debian package dwarves)");
+        return None;
+    };
+    Some((vmlinux, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
 /// A member pahole printed directly inside the struct: name, byte offset, size, bitfield?
 struct PaholeMember {
     name: String,
@@ -125,22 +140,10 @@ fn parse_pahole(text: &str) -> Vec<(String, u64, Vec<PaholeMember>)> {
 
 #[test]
 fn debian_vmlinux_matches_pahole() {
-    let Some(vmlinux) = find_vmlinux() else {
-        println!(
-            "SKIPPED: no Debian vmlinux (set SYMBOLS_VMLINUX or run symbols/bench.sh to fetch one)"
-        );
+    let Some((vmlinux, out)) = pahole(&["-C", "sock,tcp_sock,sk_buff"]) else {
         return;
     };
-    let Ok(out) = Command::new("pahole")
-        .arg("-C")
-        .arg("sock,tcp_sock,sk_buff")
-        .arg(&vmlinux)
-        .output()
-    else {
-        println!("SKIPPED: pahole is not installed (Debian package dwarves)");
-        return;
-    };
-    let structs = parse_pahole(&String::from_utf8_lossy(&out.stdout));
+    let structs = parse_pahole(&out);
     assert_eq!(structs.len(), 3, "pahole printed {} structs", structs.len());
     let image = KernelImage::open(&vmlinux).unwrap_or_else(|e| panic!("{e}"));
     for (name, size, members) in structs {
@@ -187,20 +190,13 @@ fn debian_vmlinux_matches_pahole() {
 
 #[test]
 fn debian_vmlinux_every_struct_size_matches_pahole() {
-    let Some(vmlinux) = find_vmlinux() else {
-        println!(
-            "SKIPPED: no Debian vmlinux (set SYMBOLS_VMLINUX or run symbols/bench.sh to fetch one)"
-        );
-        return;
-    };
-    let Ok(out) = Command::new("pahole").arg("--sizes").arg(&vmlinux).output() else {
-        println!("SKIPPED: pahole is not installed (Debian package dwarves)");
+    let Some((vmlinux, out)) = pahole(&["--sizes"]) else {
         return;
     };
     // "name<TAB>size<TAB>holes", one line per struct; a name defined differently in two
     // units may appear twice, and either definition may be the one found.
     let mut sizes: std::collections::HashMap<String, Vec<u64>> = std::collections::HashMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in out.lines() {
         let mut f = line.split('\t');
         if let (Some(name), Some(Ok(size))) = (f.next(), f.next().map(str::parse)) {
             sizes.entry(name.to_string()).or_default().push(size);
