@@ -183,7 +183,7 @@ impl KernelImage {
         self.decoder()?.size(t)
     }
 
-    /// Resolves a member path ("inp_inc.inc_ie.ie_fport", "a.b[2].c") inside `t`.
+    /// Resolves a member path (`inp_inc.inc_ie.ie_fport`, `a.b[2].c`) inside `t`.
     pub fn member_path(&self, t: TypeRef, path: &str) -> Result<MemberLayout> {
         let decoder = self.decoder()?;
         decoder.member_path(t, path, |t| {
