@@ -205,9 +205,10 @@ impl Guest {
         if std::env::var_os("GUESTRACE_STATS").is_some() {
             let st = self.target.stats();
             eprintln!(
-                "guestrace: stats: {} stops in {:.3} s, guest held stopped {:.3} s; {} shared-RAM \
-                 reads, {} stub reads, {} spurious stops",
+                "guestrace: stats: {} stops ({} at watchpoints) in {:.3} s, guest held stopped \
+                 {:.3} s; {} shared-RAM reads, {} stub reads, {} spurious stops",
                 st.events,
+                st.watch_stops,
                 clock.elapsed().as_secs_f64(),
                 clock.held().as_secs_f64(),
                 st.ram_reads,
