@@ -401,3 +401,55 @@ fn tcp_bytes_by_process_match_the_sockets() {
 fn udp_bytes_by_process_match_the_sockets() {
     bytes_by_process("udp_bytes_by_process.d", "udp");
 }
+
+#[test]
+fn every_network_probe_fires_in_the_guests_order() {
+    let guest = boot();
+    let mut a = vec![
+        "-q".to_string(),
+        "-n".to_string(),
+        "ip:::,tcp:::,udp::: { printf(\"%s %s %s\\n\", probeprov, probename, execname); }"
+            .to_string(),
+    ];
+    a.extend(round_markers("", ""));
+    let t = trace_rounds(&guest, &a, 1);
+    assert_eq!(t.status, Some(0), "stderr: {}", t.stderr);
+    let last = *t.rounds.keys().last().expect("a complete round");
+    let gt = truth_after(&guest, last);
+    for (n, lines) in &t.rounds {
+        let want: Vec<String> = round(&gt, *n)
+            .events
+            .iter()
+            .filter_map(|e| {
+                use guests::model::ground_truth::Event;
+                let dir = |d: Direction| {
+                    if d == Direction::Send {
+                        "send"
+                    } else {
+                        "receive"
+                    }
+                };
+                Some(match e {
+                    Event::Ip(x) => format!("ip {} {}", dir(x.dir), x.ctx.exec),
+                    Event::Tcp(x) => format!("tcp {} {}", x.probe.name(), x.ctx.exec),
+                    Event::Udp(x) => format!("udp {} {}", dir(x.dir), x.ctx.exec),
+                    Event::State(x) => format!("tcp state-change {}", x.ctx.exec),
+                    _ => return None,
+                })
+            })
+            .collect();
+        for probe in [
+            "tcp connect-refused",
+            "tcp accept-refused",
+            "tcp connect-request",
+            "tcp accept-established",
+        ] {
+            assert!(
+                want.iter().any(|w| w.starts_with(probe)),
+                "{probe} fires in a round"
+            );
+        }
+        assert_eq!(lines, &want, "round {n}");
+    }
+    assert_restored(&guest);
+}
