@@ -268,6 +268,18 @@ fn class_match(p: &[char], at: usize, c: char) -> Option<usize> {
     (hit != negate).then_some(i + 1)
 }
 
+/// lang's own `dtrace` provider: BEGIN, END and ERROR.
+pub(crate) fn dtrace_probes() -> [ProbeInfo; 3] {
+    [(BEGIN_ID, "BEGIN"), (END_ID, "END"), (ERROR_ID, "ERROR")].map(|(id, name)| ProbeInfo {
+        id,
+        provider: "dtrace".into(),
+        module: String::new(),
+        function: String::new(),
+        name: name.into(),
+        args: Vec::new(),
+    })
+}
+
 /// The probes `-l` lists for a description (None: every probe): lang's `dtrace` probes and
 /// the catalog's, in id order.
 pub fn list(
@@ -275,16 +287,7 @@ pub fn list(
     description: Option<&str>,
 ) -> Result<Vec<ProbeInfo>, String> {
     let desc = description.map(Description::parse).transpose()?;
-    let own =
-        [(BEGIN_ID, "BEGIN"), (END_ID, "END"), (ERROR_ID, "ERROR")].map(|(id, name)| ProbeInfo {
-            id,
-            provider: "dtrace".into(),
-            module: String::new(),
-            function: String::new(),
-            name: name.into(),
-            args: Vec::new(),
-        });
-    let mut out: Vec<ProbeInfo> = own
+    let mut out: Vec<ProbeInfo> = dtrace_probes()
         .into_iter()
         .chain(catalog.probes().iter().cloned())
         .filter(|p| {
