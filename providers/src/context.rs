@@ -26,7 +26,10 @@ pub(crate) struct VcpuState {
     pub gs_base: u64,
     /// Frame pointer at the stop.
     pub rbp: u64,
+    /// Return address at the probe site when known (`caller`).
     pub caller: u64,
+    /// The innermost frame of stack(): the probe site, return site or sampled PC (0: none).
+    pub top: u64,
 }
 
 /// A [`FireContext`] over a stopped guest.
@@ -149,8 +152,8 @@ impl FireContext for GuestContext<'_> {
         // Kernels built with frame pointers (FreeBSD's -fno-omit-frame-pointer): [rbp] is the
         // caller's rbp, [rbp+8] the return address.
         let mut frames = Vec::new();
-        if self.vcpu.caller >= KERNEL_MIN {
-            frames.push(self.vcpu.caller);
+        if self.vcpu.top >= KERNEL_MIN {
+            frames.push(self.vcpu.top);
         }
         let mut fp = self.vcpu.rbp;
         while frames.len() < MAX_FRAMES && fp >= KERNEL_MIN && fp.is_multiple_of(8) {

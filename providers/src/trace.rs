@@ -296,8 +296,10 @@ impl Guest {
                 let mut args = [0u64; 10];
                 args[0] = off;
                 args[1] = regs.get("rax").unwrap_or(0);
+                // Stopped at the return address: the caller's frame is innermost in stack().
                 let mut st = state;
                 st.caller = 0;
+                st.top = regs.rip();
                 self.fire(program, out, clock, *tag as u32, args, st)
             }
             Event::Interrupted | Event::Other { .. } => Flow::Continue,
@@ -333,7 +335,9 @@ impl Guest {
                 } else {
                     args[1] = pc;
                 }
-                let state = vcpu_state(&regs, 0);
+                // The sampled PC is the innermost frame of stack() (kernel PCs only).
+                let mut state = vcpu_state(&regs, 0);
+                state.top = args[0];
                 let flow = self.fire(program, out, clock, t.probe, args, state);
                 if flow != Flow::Continue {
                     return Ok(flow);
@@ -350,6 +354,7 @@ fn vcpu_state(regs: &Registers, caller: u64) -> VcpuState {
         gs_base: regs.get("gs_base").unwrap_or(0),
         rbp: regs.get("rbp").unwrap_or(0),
         caller,
+        top: caller,
     }
 }
 
