@@ -8,6 +8,7 @@
 //! Must not depend on: D or the command line.
 
 pub mod model;
+pub mod qemu;
 
 /// The FreeBSD 10.x guest profile.
 pub mod freebsd10;

@@ -90,3 +90,16 @@ impl ModelError {
         }
     }
 }
+
+impl From<crate::qemu::QemuError> for ModelError {
+    fn from(e: crate::qemu::QemuError) -> Self {
+        use crate::qemu::QemuError as Q;
+        match e {
+            Q::NotFound(what) => ModelError::QemuNotFound(what),
+            Q::Spawn { qemu, source } => ModelError::Spawn { qemu, source },
+            Q::Exited { status, stderr } => ModelError::QemuExited { status, stderr },
+            Q::Io { what, path, source } => ModelError::Io { what, path, source },
+            other => ModelError::BadOption(other.to_string()),
+        }
+    }
+}

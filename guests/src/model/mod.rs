@@ -4,7 +4,6 @@
 //! The kernel sources live in `guests/kernel`; `guests/README.md` describes the guest, one
 //! round of its workload and the ground-truth line format.
 
-mod cleanup;
 mod error;
 pub mod ground_truth;
 mod kernel;

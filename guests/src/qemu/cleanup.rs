@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 use std::sync::Once;
 
 const SLOTS: usize = 16;
-const FILES: usize = 5;
+const FILES: usize = 6;
 const PATH_LEN: usize = 512;
 
 const FREE: u8 = 0;
