@@ -47,6 +47,8 @@ pub struct MacroArgs {
     pub args: Vec<String>,
     /// `defaultargs`: undefined arguments read as 0 or "".
     pub default_args: bool,
+    /// `$0`: the script's name (empty: "guestrace").
+    pub program: String,
 }
 
 const PUNCTS: [&str; 47] = [
@@ -222,7 +224,12 @@ impl<'a> Lexer<'a> {
     fn macro_text(&mut self, n: usize, pos: Pos) -> Result<Option<String>, SyntaxError> {
         self.max_macro_used = self.max_macro_used.max(n);
         if n == 0 {
-            return Ok(Some("guestrace".to_string()));
+            let name = if self.macros.program.is_empty() {
+                "guestrace"
+            } else {
+                &self.macros.program
+            };
+            return Ok(Some(name.to_string()));
         }
         match self.macros.args.get(n - 1) {
             Some(a) => Ok(Some(a.clone())),

@@ -575,3 +575,11 @@ fn declared_floating_point_variables_print_with_percent_f() {
     assert!(compile_error("double d;\nBEGIN { x = d + 1; }")
         .contains("operator + requires operands of compatible types"));
 }
+
+#[test]
+fn dollar_zero_names_the_script() {
+    assert_eq!(
+        run("#pragma D option quiet\nBEGIN { printf(\"%s\\n\", $$0); exit(0); }").out,
+        "test.d\n\n"
+    );
+}

@@ -126,9 +126,15 @@ pub fn compile(
     // Like dtrace, everything is compiled in program order: a name must be declared (or a
     // variable assigned) before a later clause or declaration can use it.
     for src in sources {
+        let program = if src.kind == SourceKind::Script {
+            src.name.clone()
+        } else {
+            String::new()
+        };
         let macros = MacroArgs {
             args: options.macro_args.clone(),
             default_args: c.opts.defaultargs,
+            program,
         };
         let is_guest_type = |n: &str| types.resolve_type(n).is_some();
         let preprocessed;
