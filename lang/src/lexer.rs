@@ -527,6 +527,7 @@ mod tests {
         let m = MacroArgs {
             args: vec!["42".into(), "foo".into(), "a b".into()],
             default_args: false,
+            program: String::new(),
         };
         let mut lx = Lexer::new(src, &m);
         let mut out = Vec::new();
