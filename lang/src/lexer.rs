@@ -47,8 +47,6 @@ pub struct MacroArgs {
     pub args: Vec<String>,
     /// `defaultargs`: undefined arguments read as 0 or "".
     pub default_args: bool,
-    /// `$0`: the script's name (empty: "guestrace").
-    pub program: String,
 }
 
 const PUNCTS: [&str; 47] = [
@@ -66,6 +64,8 @@ pub struct Lexer<'a> {
     macros: &'a MacroArgs,
     /// The highest `$N` referenced, so unused operands can be reported.
     pub max_macro_used: usize,
+    /// What `$0` expands to: the script's name (empty: "guestrace").
+    pub program: String,
 }
 
 impl<'a> Lexer<'a> {
@@ -78,6 +78,7 @@ impl<'a> Lexer<'a> {
             line_start: 0,
             macros,
             max_macro_used: 0,
+            program: String::new(),
         };
         let first_nonblank = lx
             .src
@@ -224,10 +225,10 @@ impl<'a> Lexer<'a> {
     fn macro_text(&mut self, n: usize, pos: Pos) -> Result<Option<String>, SyntaxError> {
         self.max_macro_used = self.max_macro_used.max(n);
         if n == 0 {
-            let name = if self.macros.program.is_empty() {
+            let name = if self.program.is_empty() {
                 "guestrace"
             } else {
-                &self.macros.program
+                &self.program
             };
             return Ok(Some(name.to_string()));
         }
@@ -527,7 +528,6 @@ mod tests {
         let m = MacroArgs {
             args: vec!["42".into(), "foo".into(), "a b".into()],
             default_args: false,
-            program: String::new(),
         };
         let mut lx = Lexer::new(src, &m);
         let mut out = Vec::new();

@@ -35,18 +35,22 @@ pub fn parse(
     typedefs: &mut HashSet<String>,
     is_guest_type: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Item>, SyntaxError> {
-    parse_counting_macros(src, macros, typedefs, is_guest_type).map(|(items, _)| items)
+    parse_counting_macros(src, macros, "", typedefs, is_guest_type).map(|(items, _)| items)
 }
 
-/// [`parse`], also returning the highest `$N` the text references (for D_MACRO_UNUSED).
+/// [`parse`] of the script named `program` (what `$0` reads), also returning the highest `$N`
+/// the text references (for D_MACRO_UNUSED).
 pub fn parse_counting_macros(
     src: &str,
     macros: &MacroArgs,
+    program: &str,
     typedefs: &mut HashSet<String>,
     is_guest_type: &dyn Fn(&str) -> bool,
 ) -> Result<(Vec<Item>, usize), SyntaxError> {
+    let mut lx = Lexer::new(src, macros);
+    lx.program = program.to_string();
     let mut p = Parser {
-        lx: Lexer::new(src, macros),
+        lx,
         la: VecDeque::new(),
         typedefs,
         is_guest_type,

@@ -134,7 +134,6 @@ pub fn compile(
         let macros = MacroArgs {
             args: options.macro_args.clone(),
             default_args: c.opts.defaultargs,
-            program,
         };
         let is_guest_type = |n: &str| types.resolve_type(n).is_some();
         let preprocessed;
@@ -146,9 +145,14 @@ pub fn compile(
             }
             _ => src.text.as_str(),
         };
-        let (items, used) =
-            crate::parser::parse_counting_macros(text, &macros, &mut typedef_names, &is_guest_type)
-                .map_err(|e| CompileError::new(src, e))?;
+        let (items, used) = crate::parser::parse_counting_macros(
+            text,
+            &macros,
+            &program,
+            &mut typedef_names,
+            &is_guest_type,
+        )
+        .map_err(|e| CompileError::new(src, e))?;
         if src.kind != SourceKind::Library {
             macros_used = macros_used.max(used);
             last_program = Some(src);
