@@ -453,3 +453,111 @@ fn every_network_probe_fires_in_the_guests_order() {
     }
     assert_restored(&guest);
 }
+
+#[test]
+fn two_vcpus_each_report_their_own_cpu_and_threads() {
+    let guest = guests::model::ModelGuest::boot(&guests::model::BootOptions {
+        smp: 2,
+        ..guests::model::BootOptions::default()
+    })
+    .expect("boot a 2-vCPU model guest");
+    let round_no = "`__pcpu[cpu].pc_model->round";
+    let a: Vec<String> = vec![
+        "-q".into(),
+        "-n".into(),
+        format!(
+            "fbt::gt_round_begin:entry {{ seen[cpu] = 1; printf(\"@@b %d %d\\n\", cpu, {round_no}); }}"
+        ),
+        "-n".into(),
+        "tcp:::send,tcp:::receive,udp:::send,udp:::receive { printf(\"@@x %d %s %s %s %d %d\\n\", \
+         cpu, probeprov, probename, execname, pid, tid); }"
+            .into(),
+        "-n".into(),
+        format!("fbt::gt_round_end:entry {{ printf(\"@@e %d %d\\n\", cpu, {round_no}); }}"),
+        // Done once each vCPU has completed a round seen from its beginning.
+        "-n".into(),
+        "fbt::gt_round_end:entry /seen[cpu]/ { done[cpu] = 1; }".into(),
+        "-n".into(),
+        "fbt::gt_round_end:entry /done[0] && done[1]/ { exit(0); }".into(),
+        "-n".into(),
+        "tick-120s { exit(1); }".into(),
+    ];
+    let out = std::process::Command::new(guestrace())
+        .args(&a)
+        .args(target_args(&guest))
+        .output()
+        .expect("run guestrace");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Per CPU: the events between that CPU's begin and end markers of round N.
+    let mut open: HashMap<u32, (u32, Vec<String>)> = HashMap::new();
+    let mut done: Vec<(u32, u32, Vec<String>)> = Vec::new();
+    for l in stdout.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        let num = |i: usize| {
+            w.get(i)
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(u32::MAX)
+        };
+        match w.first().copied() {
+            Some("@@b") => {
+                open.insert(num(1), (num(2), Vec::new()));
+            }
+            Some("@@e") => {
+                if let Some((n, lines)) = open.remove(&num(1)) {
+                    if n == num(2) {
+                        done.push((num(1), n, lines));
+                    }
+                }
+            }
+            Some("@@x") => {
+                if let Some((_, lines)) = open.get_mut(&num(1)) {
+                    lines.push(w[2..].join(" "));
+                }
+            }
+            _ => {}
+        }
+    }
+    let cpus: std::collections::BTreeSet<u32> = done.iter().map(|d| d.0).collect();
+    assert_eq!(cpus.len(), 2, "complete rounds on both vCPUs: {stdout}");
+    let last = done.iter().map(|d| d.1).max().unwrap_or(0);
+    let gt = truth_after(&guest, last);
+    for (cpu, n, lines) in done {
+        let r = gt
+            .rounds_of(cpu)
+            .find(|r| r.n == n)
+            .unwrap_or_else(|| panic!("cpu {cpu} round {n} in the ground truth"));
+        let dir = |d: Direction| {
+            if d == Direction::Send {
+                "send"
+            } else {
+                "receive"
+            }
+        };
+        let want: Vec<String> = r
+            .events
+            .iter()
+            .filter_map(|e| {
+                use guests::model::ground_truth::Event;
+                let (prov, name, ctx) = match e {
+                    Event::Tcp(x) if matches!(x.probe, TcpProbe::Send | TcpProbe::Receive) => {
+                        ("tcp", x.probe.name(), &x.ctx)
+                    }
+                    Event::Udp(x) => ("udp", dir(x.dir), &x.ctx),
+                    _ => return None,
+                };
+                Some(format!(
+                    "{prov} {name} {} {} {}",
+                    ctx.exec, ctx.pid, ctx.tid
+                ))
+            })
+            .collect();
+        assert_eq!(lines, want, "cpu {cpu} round {n}");
+    }
+    assert_restored(&guest);
+}
