@@ -236,3 +236,72 @@ fn profile_samples_the_guest_kernel_and_fbt_return_gives_the_return_value() {
     }
     assert_restored(&guest);
 }
+
+/// Runs guestrace tracing ip:::send in the background until it has printed `lines` lines.
+fn tracing_child(guest: &guests::model::ModelGuest, lines: usize) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = Command::new(guestrace())
+        .args([
+            "-q",
+            "-n",
+            "ip:::send { printf(\"%s\\n\", args[2]->ip_daddr); }",
+        ])
+        .args(target_args(guest))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run guestrace");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    for _ in 0..lines {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+    }
+    // Keep draining so the tracer never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).unwrap_or(0) > 0 {
+            sink.clear();
+        }
+    });
+    child
+}
+
+#[test]
+fn sigterm_restores_the_guest_and_cleanup_repairs_after_sigkill() {
+    let guest = boot();
+    for sig in ["-TERM", "-HUP"] {
+        let mut child = tracing_child(&guest, 5);
+        let _ = Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status();
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(0), "ended by {sig} like ^C");
+        assert_restored(&guest);
+    }
+
+    // A tracer killed outright leaves its probe id behind: the stub then complains on the
+    // console. --cleanup (or the next connection) replays the killed tracer's undo journal.
+    let mut child = tracing_child(&guest, 5);
+    let _ = child.kill();
+    let _ = child.wait();
+    let out = Command::new(guestrace())
+        .args(["--cleanup"])
+        .args(target_args(&guest))
+        .output()
+        .expect("run guestrace --cleanup");
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("undid") || said.contains("zeroed"),
+        "something was repaired: {said}"
+    );
+    assert_ids_zero(&guest);
+    let complaints = guests::model::ground_truth::parse_file(guest.serial_log())
+        .expect("serial log")
+        .stub_calls;
+    assert_running_quietly(&guest, complaints);
+}

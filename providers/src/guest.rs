@@ -129,7 +129,15 @@ impl Guest {
         let mut done: Vec<String> = g
             .target
             .recovered()
-            .map(|r| vec![format!("undid the previous tracer's changes: {r:?}")])
+            .map(|r| {
+                let mut v = vec![format!(
+                    "undid the previous tracer's changes: {} breakpoints removed, {} writes \
+                     restored, {} vCPUs returned from an emulated-return function",
+                    r.breakpoints_removed, r.writes_restored, r.returns_finished
+                )];
+                v.extend(r.failures.iter().map(|f| format!("could not undo: {f}")));
+                v
+            })
             .unwrap_or_default();
         if let Some(f) = &g.freebsd {
             let kernel = ImageKernel(&g.image);
