@@ -16,8 +16,7 @@ fn guestrace() -> &'static str {
 
 /// A fresh directory for one test's images.
 fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("qemu-cmd-test-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("guestrace-qemu-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -101,16 +100,7 @@ impl Drop for Running {
 fn start(image: &Path, extra: &[&str]) -> Running {
     let port = free_port().to_string();
     let mut child = Command::new(guestrace())
-        .args([
-            "qemu",
-            "--headless",
-            "--mem",
-            "64M",
-            "--smp",
-            "1",
-            "--ssh-port",
-            &port,
-        ])
+        .args(["qemu", "--headless", "--mem", "64M", "--smp", "1", "--ssh-port", &port])
         .arg("--")
         .arg(image)
         .args(extra)
@@ -239,10 +229,7 @@ fn run_and_stop(format: &str, sig: &str) {
     let status = wait_exit(&mut r.child, Duration::from_secs(10));
     assert!(status.success(), "guestrace exited with {status}");
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    assert!(
-        stat.is_empty(),
-        "QEMU {pid} still there after {sig}: {stat}"
-    );
+    assert!(stat.is_empty(), "QEMU {pid} still there after {sig}: {stat}");
     for f in [&r.gdb, &r.ram, &r.gdb.parent().unwrap().to_path_buf()] {
         assert!(!f.exists(), "{} left behind after {sig}", f.display());
     }
@@ -262,12 +249,7 @@ fn qcow2_image_runs_and_sigterm_leaves_nothing() {
 fn run_qemu_cmd(image: &Path, as_nobody: bool) -> (Output, u32) {
     let mut cmd = if as_nobody {
         let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            guestrace(),
-        ]);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", guestrace()]);
         c
     } else {
         Command::new(guestrace())
@@ -288,10 +270,7 @@ fn assert_refused(image: &Path, as_nobody: bool, wanted: &str) {
     let (out, pid) = run_qemu_cmd(image, as_nobody);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{image:?}: {stderr}");
-    assert!(
-        out.stdout.is_empty(),
-        "printed a command line for a bad image"
-    );
+    assert!(out.stdout.is_empty(), "printed a command line for a bad image");
     assert!(
         stderr.contains(&image.display().to_string()) && stderr.contains(wanted),
         "{image:?}: wanted {wanted:?} in {stderr:?}"
@@ -334,26 +313,6 @@ fn bad_images_are_refused_before_qemu_starts() {
     if !root || Command::new("setpriv").arg("--version").output().is_ok() {
         assert_refused(&locked, root, "permission denied");
     }
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn qemu_refusing_its_arguments_is_reported_and_cleaned_up() {
-    let dir = scratch("refused");
-    let image = make_image(&dir, "raw");
-    let out = Command::new(guestrace())
-        .args(["qemu", "--headless", "--mem", "64M", "--"])
-        .arg(&image)
-        .args(["-device", "no-such-device-model"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(out.stdout.is_empty());
-    assert!(
-        stderr.contains("QEMU exited") && stderr.contains("no-such-device-model"),
-        "{stderr}"
-    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
