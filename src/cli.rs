@@ -79,6 +79,12 @@ pub enum Invocation {
     Model(ModelCommand),
     /// `-V`: print the D version and exit.
     Version,
+    /// `qemu`: run the user's own VM from a disk image, ready for guestrace.
+    Qemu(crate::qemu::QemuArgs),
+    /// `manpage`: print guestrace(1).
+    Manpage,
+    /// `completions SHELL`: print a shell completion script.
+    Completions(clap_complete::Shell),
 }
 
 /// The dtrace-style command definition; also the source of the man page and completions.
@@ -190,6 +196,9 @@ pub fn command() -> Command {
                 .trailing_var_arg(true)
                 .help("Macro arguments $1..$9 for the script"),
         )
+        .subcommand(crate::qemu::command())
+        .subcommand(crate::manpage::manpage_command())
+        .subcommand(crate::manpage::completions_command())
         .subcommand(
             Command::new("model")
                 .about("The bundled model guest")
@@ -260,6 +269,12 @@ fn split_interpreter_args(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
 }
 
 fn from_matches(m: &ArgMatches) -> Invocation {
+    match m.subcommand() {
+        Some(("qemu", q)) => return Invocation::Qemu(crate::qemu::QemuArgs::from_matches(q)),
+        Some(("manpage", _)) => return Invocation::Manpage,
+        Some(("completions", c)) => return Invocation::Completions(crate::manpage::shell_of(c)),
+        _ => {}
+    }
     if let Some(("model", sub)) = m.subcommand() {
         return Invocation::Model(match sub.subcommand() {
             Some(("boot", b)) => ModelCommand::Boot {

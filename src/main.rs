@@ -2,7 +2,9 @@
 //! library crates; it holds no tracing logic of its own.
 
 mod cli;
+mod manpage;
 mod model;
+mod qemu;
 mod run;
 
 use cli::Invocation;
@@ -31,6 +33,9 @@ fn main() -> ExitCode {
             Ok(0)
         }
         Invocation::Model(cmd) => model::run(cmd),
+        Invocation::Qemu(args) => qemu::run(args),
+        Invocation::Manpage => manpage::print_manpage(),
+        Invocation::Completions(shell) => manpage::print_completions(shell),
         Invocation::Trace(args) => run::trace(args),
     };
     match result {

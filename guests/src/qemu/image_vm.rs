@@ -197,9 +197,14 @@ impl ImageVm {
         &self.console
     }
 
-    /// Fails if QEMU has exited (the guest powered off, or QEMU failed), with its stderr.
-    pub fn check_running(&mut self) -> Result<(), QemuError> {
-        self.qemu.check_running()
+    /// QEMU's exit status once it has exited (the guest powered off, or QEMU failed).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.qemu.exited()
+    }
+
+    /// What QEMU has written to stderr so far.
+    pub fn qemu_stderr(&self) -> String {
+        self.qemu.stderr()
     }
 
     /// Stops QEMU and removes its socket, RAM file and run directory.
