@@ -42,6 +42,15 @@ pub trait OutputSink {
     fn stdout(&mut self, bytes: &[u8]);
     /// One stderr message, without its newline.
     fn stderr(&mut self, line: &str);
+    /// Whether this sink wants structured records ([`OutputSink::record`]); lang builds them
+    /// only then.
+    fn wants_records(&self) -> bool {
+        false
+    }
+    /// One structured record, after the bytes it printed went to [`OutputSink::stdout`].
+    fn record(&mut self, record: &crate::records::Record<'_>) {
+        let _ = record;
+    }
 }
 
 /// An [`OutputSink`] that keeps everything in memory (tests, benchmarks).

@@ -26,7 +26,9 @@
 //!    (arguments, guest memory reads, built-ins, the `self->` thread key, stack, symbol names;
 //!    [`HostContext`] when there is no guest). Output goes to an [`OutputSink`]: stdout bytes
 //!    exactly as dtrace prints them, and stderr lines (runtime errors in FreeBSD 10's text; the
-//!    clause is abandoned, ERROR fires, the run goes on; [`Program::error_count`]).
+//!    clause is abandoned, ERROR fires, the run goes on; [`Program::error_count`]). A sink
+//!    whose [`OutputSink::wants_records`] is true also gets every record as values
+//!    ([`Record`]: each action's output, each printa() row, each aggregation row at exit).
 //! 5. When [`Flow::Exit`] comes back (or on Ctrl-C), stop firing and call [`Program::end`]: it
 //!    runs END, prints the blank line and every aggregation no printa() printed, and returns
 //!    the exit status.
@@ -50,6 +52,7 @@ pub mod options;
 pub mod parser;
 pub mod probes;
 mod program;
+pub mod records;
 mod subr_call;
 pub mod suggest;
 pub mod types;
@@ -63,4 +66,5 @@ pub use probes::{
     ArgType, Builtin, NoProbes, ProbeCatalog, ProbeInfo, ProbeKind, BEGIN_ID, END_ID, ERROR_ID,
 };
 pub use program::{DescriptionMatch, EnabledProbe, Flow, Program};
+pub use records::{Record, RecordKind};
 pub use types::{NoTypes, Type, TypeSource};

@@ -12,6 +12,7 @@ use crate::eval::{Firing, Flt, Machine, RtFault, Val};
 use crate::ir::Node;
 use crate::options::Options;
 use crate::probes::{Builtin, ProbeInfo, ProbeKind, END_ID, ERROR_ID};
+use crate::records::{Pending, Record, RecordKind};
 use crate::types::Type;
 
 /// An aggregation as the compiler declared it.
@@ -89,6 +90,12 @@ pub struct Program {
     datums: Vec<Datum>,
     pending_stderr: Vec<String>,
     drops_reported: u64,
+    /// The aggregating function's name of each aggregation (structured records).
+    agg_funcs: Vec<String>,
+    /// Whether the sink of the current firing wants structured records.
+    structured: bool,
+    /// The current clause's structured records.
+    pending: Vec<Pending>,
 }
 
 impl std::fmt::Debug for Program {
@@ -169,6 +176,7 @@ impl Program {
                 Some((id, (Rc::new((*info).clone()), Rc::from(list))))
             })
             .collect();
+        let agg_funcs = aggs.iter().map(|a| a.func_name.clone()).collect();
         let aggs = aggs
             .iter()
             .enumerate()
@@ -199,6 +207,9 @@ impl Program {
             datums: Vec::new(),
             pending_stderr: Vec::new(),
             drops_reported: 0,
+            agg_funcs,
+            structured: false,
+            pending: Vec::new(),
         }
     }
 
@@ -268,6 +279,22 @@ impl Program {
             &mut buf,
         );
         out.stdout(&buf);
+        if out.wants_records() {
+            let order = self.agg_print_options().order;
+            for (agg, rows) in lang_output::unprinted_rows(&refs, &order) {
+                let function = self
+                    .agg_funcs
+                    .get(agg.id() as usize)
+                    .map_or("", String::as_str);
+                for row in &rows {
+                    out.record(&Record::Aggregation {
+                        name: agg.name(),
+                        function,
+                        row,
+                    });
+                }
+            }
+        }
         self.exit.unwrap_or(0)
     }
 
@@ -312,11 +339,23 @@ impl Program {
                 break;
             }
             self.buf.clear();
+            self.structured = out.wants_records();
+            self.pending.clear();
             let r = self.run_clause(ci, epid, probe, ctx);
             match r {
                 Ok(()) => {
                     if !self.buf.is_empty() {
                         out.stdout(&self.buf);
+                    }
+                    if self.structured && !self.pending.is_empty() {
+                        let firing = crate::records::Firing {
+                            probe,
+                            cpu: ctx.builtin(Builtin::Cpu) as u32,
+                            timestamp: ctx.builtin(Builtin::Timestamp),
+                        };
+                        for p in self.pending.drain(..) {
+                            p.emit(firing, &self.buf, out);
+                        }
                     }
                     for line in self.pending_stderr.drain(..) {
                         out.stderr(&line);
@@ -420,12 +459,32 @@ impl Program {
         self.clauses = clauses;
         result?;
         if self.clauses[ci].records {
+            if self.structured && self.pending.is_empty() {
+                // Nothing traced a value: the record is the default action's probe line.
+                self.pending.push(Pending::Action {
+                    kind: RecordKind::Default,
+                    text: 0..self.buf.len(),
+                    args: Vec::new(),
+                });
+            }
             lang_output::record_end(self.opts.quiet, &mut self.buf);
         }
         Ok(())
     }
 
+    /// Notes a structured record for the bytes from `start` on (only when the sink wants them).
+    fn note(&mut self, kind: RecordKind, start: usize, args: impl FnOnce() -> Vec<Datum>) {
+        if self.structured {
+            self.pending.push(Pending::Action {
+                kind,
+                text: start..self.buf.len(),
+                args: args(),
+            });
+        }
+    }
+
     fn act(&mut self, a: &Action, f: &mut Firing) -> Result<(), Flt> {
+        let start = self.buf.len();
         match a {
             Action::Eval(n) => {
                 self.machine.eval(n, f)?;
@@ -435,6 +494,10 @@ impl Program {
                 let sym = CtxSymbols(&*f.ctx);
                 fmt.render(&self.datums, &sym, &mut self.buf)
                     .map_err(render_fault)?;
+                if self.structured {
+                    let args = self.datums.clone();
+                    self.note(RecordKind::Printf, start, || args);
+                }
             }
             Action::Trace(n, k) => {
                 let d = self.machine.datum(n, *k, f)?;
@@ -444,12 +507,14 @@ impl Program {
                     rawbytes: self.opts.rawbytes,
                 };
                 lang_output::trace_datum_with(&d, &opts, &mut self.buf);
+                self.note(RecordKind::Trace, start, || vec![d]);
             }
             Action::Tracemem { addr, len, pc } => {
                 let a = self.machine.eval_int(addr, f)?;
                 let mut bytes = vec![0u8; *len as usize];
                 self.machine.read(a, &mut bytes, f, *pc)?;
                 lang_output::tracemem(&bytes, &mut self.buf);
+                self.note(RecordKind::Tracemem, start, || vec![Datum::Str(bytes)]);
             }
             Action::Printa { fmt, aggs } => {
                 let opts = self.agg_print_options();
@@ -457,6 +522,12 @@ impl Program {
                     .iter()
                     .filter_map(|i| self.aggs.get(*i as usize))
                     .collect();
+                if self.structured {
+                    self.pending.push(Pending::Printa {
+                        aggregations: refs.iter().map(|a| a.name().to_string()).collect(),
+                        rows: lang_output::printa_rows(&refs, &opts.order),
+                    });
+                }
                 match fmt {
                     Some(fmt) => {
                         let sym = CtxSymbols(&*f.ctx);
@@ -551,6 +622,7 @@ impl Program {
                 pcs.truncate(*n as usize);
                 let sym = CtxSymbols(&*f.ctx);
                 lang_output::print_stack(&pcs, lang_output::STACK_INDENT, &sym, &mut self.buf);
+                self.note(RecordKind::Stack, start, || vec![Datum::Stack(pcs)]);
             }
         }
         Ok(())

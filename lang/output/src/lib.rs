@@ -40,7 +40,9 @@
 //! [`printa_format`] (`printa("fmt", @a[, @b...])`), [`print_unprinted`] (what dtrace prints at
 //! exit after its own blank line, which the caller prints; [`print_unprinted_with`] takes a
 //! [`Symbolizer`]). Both printa forms mark the
-//! aggregations printed so that [`print_unprinted`] skips them.
+//! aggregations printed so that [`print_unprinted`] skips them. The same rows as numbers, for
+//! structured output: [`printa_rows`] and [`unprinted_rows`] ([`AggRow`]: key tuple and a
+//! [`RowValue`] per aggregation, histograms as [`Bucket`]s).
 //!
 //! Subroutines: [`subr`] (strjoin, substr, strlen, strchr, strrchr, strstr, index, rindex,
 //! strtok with a [`subr::StrtokState`], lltostr, strtoll, toupper, tolower, basename, dirname,
@@ -55,8 +57,9 @@ mod record;
 pub mod subr;
 
 pub use agg::{
-    print_unprinted, print_unprinted_with, printa, printa_format, printa_with, AggError, AggFunc,
-    AggParamError, AggPrintOptions, Aggregation, SortOrder,
+    print_unprinted, print_unprinted_with, printa, printa_format, printa_rows, printa_with,
+    unprinted_rows, AggError, AggFunc, AggParamError, AggPrintOptions, AggRow, Aggregation, Bound,
+    Bucket, RowValue, SortOrder,
 };
 pub use datum::{Datum, FloatVal, IntVal};
 pub use printf::{Format, FormatError, NoSymbols, RenderError, Symbolizer};

@@ -2,7 +2,8 @@
 //! value, and the quantize/lquantize/llquantize histograms (`dt_print_datum`,
 //! `dt_print_quantize`, `dt_print_lquantize`, `dt_print_llquantize`, `dt_print_quantline`).
 
-use super::func::{quantize_bucket_value, stddev, AggFunc, QUANTIZE_BUCKETS};
+use super::func::{stddev, AggFunc};
+use super::rows::{histogram_rows, Bound};
 use super::sort::SortOrder;
 use super::store::Aggregation;
 use crate::cfmt::{self, Radix, Spec};
@@ -54,7 +55,7 @@ pub(crate) fn print_key(
 
 /// A count/sum/min/max as the default layout divides it: `(long long)v / normal` in C converts
 /// to unsigned for the division.
-fn normalized(v: i64, normal: u64) -> i64 {
+pub(crate) fn normalized(v: i64, normal: u64) -> i64 {
     ((v as u64) / normal.max(1)) as i64
 }
 
@@ -124,76 +125,25 @@ pub(crate) fn llquantize_rows(func: &AggFunc, nbins: usize) -> Vec<(usize, i64)>
     rows
 }
 
-/// First and last bins to print: the non-zero range widened by one zero bin on each side.
-/// `scan` bins are searched for the first non-zero one (quantize stops one short of the end,
-/// as libdtrace does); `empty` is the range printed when none is found.
-fn row_range(w: &[i64], scan: usize, empty: (usize, usize)) -> (usize, usize) {
-    let top = w.len() - 1;
-    let Some(first) = w[..scan.min(w.len())].iter().position(|&c| c != 0) else {
-        return (empty.0.min(top), empty.1.min(top));
-    };
-    let last = w.iter().rposition(|&c| c != 0).unwrap_or(first);
-    (first.saturating_sub(1), (last + 1).min(top))
-}
-
 const DIST_HEADER: &[u8] =
     b"\n           value  ------------- Distribution ------------- count    \n";
 
 fn print_histogram(out: &mut Vec<u8>, func: &AggFunc, w: &[i64], normal: u64) {
-    let n = w.len();
-    let (first, last) = match func {
-        AggFunc::Quantize => row_range(w, QUANTIZE_BUCKETS - 1, (62, 64)),
-        AggFunc::Lquantize { .. } => row_range(w, n, (0, 2.min(n - 1))),
-        _ => row_range(w, n, (0, 1)),
+    let rows = histogram_rows(func, w);
+    let (first, last) = match (rows.first(), rows.last()) {
+        (Some(f), Some(l)) => (f.0, l.0),
+        _ => return,
     };
     let bars = Bars::new(&w[first..=last]);
     out.extend_from_slice(DIST_HEADER);
-    match *func {
-        AggFunc::Quantize => {
-            for (i, &c) in w.iter().enumerate().take(last + 1).skip(first) {
-                cfmt::int_field(out, 16, quantize_bucket_value(i));
-                out.push(b' ');
-                bars.line(out, c, normal);
-            }
+    for (bin, value, bound) in rows {
+        match bound {
+            Bound::At => cfmt::int_field(out, 16, value),
+            Bound::Below => cfmt::string(out, &Spec::width(16), format!("< {value}").as_bytes()),
+            Bound::AtLeast => cfmt::string(out, &Spec::width(16), format!(">= {value}").as_bytes()),
         }
-        AggFunc::Lquantize { base, step, .. } => {
-            let levels = n - 2;
-            for (i, &c) in w.iter().enumerate().take(last + 1).skip(first) {
-                let label = if i == 0 {
-                    format!("< {base}")
-                } else if i == levels + 1 {
-                    format!(
-                        ">= {}",
-                        base.wrapping_add((levels as i32).wrapping_mul(i32::from(step)))
-                    )
-                } else {
-                    base.wrapping_add(((i - 1) as i32).wrapping_mul(i32::from(step)))
-                        .to_string()
-                };
-                cfmt::string(out, &Spec::width(16), label.as_bytes());
-                out.push(b' ');
-                bars.line(out, c, normal);
-            }
-        }
-        _ => {
-            let rows = llquantize_rows(func, n);
-            let overflow = rows.len().saturating_sub(1);
-            for (r, &(bin, value)) in rows.iter().enumerate() {
-                if bin < first || bin > last {
-                    continue;
-                }
-                let label = if r == 0 {
-                    format!("< {value}")
-                } else if r == overflow && bin == n - 1 {
-                    format!(">= {value}")
-                } else {
-                    value.to_string()
-                };
-                cfmt::string(out, &Spec::width(16), label.as_bytes());
-                out.push(b' ');
-                bars.line(out, w[bin], normal);
-            }
-        }
+        out.push(b' ');
+        bars.line(out, w[bin], normal);
     }
 }
 
@@ -325,20 +275,29 @@ pub fn print_unprinted_with(
     sym: &dyn Symbolizer,
     out: &mut Vec<u8>,
 ) {
-    let mut order: Vec<&Aggregation> = aggs
-        .iter()
-        .copied()
-        .filter(|a| !a.printed() && !a.is_empty())
-        .collect();
-    order.sort_by_key(|a| a.id());
-    if opts.order.reverse {
-        order.reverse();
-    }
-    for agg in order {
+    for agg in unprinted_order(aggs, &opts.order) {
         for i in agg.sorted(&opts.order) {
             print_entry(out, agg.key(i), &[(agg, agg.words(i))], opts, sym);
         }
     }
+}
+
+/// The aggregations printed at exit: each non-empty one no printa() printed, in variable-id
+/// order (reversed with `aggsortrev`).
+pub(crate) fn unprinted_order<'a>(
+    aggs: &[&'a Aggregation],
+    order: &SortOrder,
+) -> Vec<&'a Aggregation> {
+    let mut list: Vec<&Aggregation> = aggs
+        .iter()
+        .copied()
+        .filter(|a| !a.printed() && !a.is_empty())
+        .collect();
+    list.sort_by_key(|a| a.id());
+    if order.reverse {
+        list.reverse();
+    }
+    list
 }
 
 #[cfg(test)]
