@@ -27,11 +27,9 @@ pub enum QemuError {
         /// What QEMU printed on stderr.
         stderr: String,
     },
-    /// QEMU did not open its gdbstub socket in time.
-    #[error("QEMU did not open its gdbstub socket {socket} within {secs} s")]
-    SocketTimeout {
-        /// The socket waited for.
-        socket: PathBuf,
+    /// QEMU neither came up nor exited in time.
+    #[error("QEMU did not come up within {secs} s")]
+    StartTimeout {
         /// The time waited.
         secs: u64,
     },

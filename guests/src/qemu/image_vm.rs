@@ -4,12 +4,12 @@
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::accel::{self, Accel};
 use super::disk::DiskImage;
 use super::process::{option_with_path, Launch, Qemu};
-use super::QemuError;
+use super::{qmp, QemuError};
 
 /// The host port forwarded to the guest's ssh when it is free.
 pub const DEFAULT_SSH_PORT: u16 = 2222;
@@ -86,7 +86,8 @@ pub struct ImageVm {
 }
 
 impl ImageVm {
-    /// Checks the image and options, starts QEMU and waits until it has opened the disk.
+    /// Checks the image and options, starts QEMU and waits until it has accepted its whole
+    /// command line (disk opened, port forwarded) and runs the guest.
     pub fn start(opts: &VmOptions) -> Result<ImageVm, QemuError> {
         if opts.smp == 0 || opts.smp > 64 {
             return Err(QemuError::BadOption(format!(
@@ -108,6 +109,7 @@ impl ImageVm {
         };
         let mut launch = Launch::prepare(opts.qemu.as_deref(), opts.mem_mib)?;
         let console = launch.run_dir().join("console.sock");
+        let qmp_socket = launch.run_dir().join("qmp.sock");
         launch
             .args(["-name", "guestrace-freebsd", "-accel", accel.qemu_name()])
             .arg("-smp")
@@ -132,20 +134,16 @@ impl ImageVm {
             .args(["-device", "e1000,netdev=net0"])
             .arg("-serial")
             .arg(option_with_path("unix:", &console, ",server=on,wait=off"))
-            .remove_on_stop(&console);
+            .remove_on_stop(&console)
+            .args(qmp::args(&qmp_socket))
+            .remove_on_stop(&qmp_socket);
         if !opts.display.unwrap_or_else(graphical_session) {
             launch.args(["-display", "none"]);
         }
         launch.args(&opts.extra);
         let mut qemu = launch.spawn()?;
-        qemu.wait_gdb_socket(Duration::from_secs(10))?;
-        // QEMU opens disks and binds the forwarded port after creating the gdbstub socket; a
-        // locked or unreadable image, or a port in use, ends it within moments.
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_millis(700) {
-            qemu.check_running()?;
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        // Opening a large image on a loaded host can take a while; QEMU fails fast otherwise.
+        qmp::wait_ready(&mut qemu, &qmp_socket, Duration::from_secs(60))?;
         Ok(ImageVm {
             qemu,
             image,

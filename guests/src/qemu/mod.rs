@@ -9,6 +9,7 @@ mod disk;
 mod error;
 mod image_vm;
 mod process;
+mod qmp;
 mod rundir;
 
 pub use accel::{detect as detect_accel, Accel, AccelChoice};

@@ -246,30 +246,6 @@ impl Qemu {
         }
     }
 
-    /// Waits until QEMU has created its gdbstub socket (it does so while parsing its options,
-    /// before it opens disks, so callers wanting a successful start also check
-    /// [`Qemu::check_running`] a moment later); fails if QEMU exits first.
-    pub fn wait_gdb_socket(&mut self, timeout: Duration) -> Result<(), QemuError> {
-        let start = Instant::now();
-        loop {
-            self.check_running()?;
-            // Not a test connection: a gdbstub client stops the guest on connect.
-            let listening = fs::metadata(&self.gdb_socket)
-                .map(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
-                .unwrap_or(false);
-            if listening {
-                return Ok(());
-            }
-            if start.elapsed() > timeout {
-                return Err(QemuError::SocketTimeout {
-                    socket: self.gdb_socket.clone(),
-                    secs: timeout.as_secs(),
-                });
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
     /// Stops QEMU (SIGTERM, then SIGKILL after 2 s) and removes the socket, RAM file and run
     /// directory.
     pub fn stop(&mut self) -> Result<(), QemuError> {
