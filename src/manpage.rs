@@ -223,4 +223,38 @@ mod tests {
         }
         assert!(page.contains(".SH GUEST SAFETY"));
     }
+
+    #[test]
+    fn every_option_of_the_definition_is_on_the_page() {
+        let mut out = Vec::new();
+        let cmd = crate::cli::command();
+        render(&cmd, &mut out).expect("render to memory");
+        let page = String::from_utf8(out)
+            .expect("roff is UTF-8")
+            .replace("\\-", "-");
+        let mut all = vec![("guestrace".to_string(), &cmd)];
+        all.extend(subcommands(&cmd, "guestrace"));
+        let mut checked = 0;
+        for (path, c) in all {
+            for arg in c.get_arguments() {
+                let mut names: Vec<String> = arg
+                    .get_long()
+                    .map(|l| format!("--{l}"))
+                    .into_iter()
+                    .collect();
+                names.extend(arg.get_short().map(|c| format!("-{c}")));
+                names.extend(
+                    arg.get_value_names()
+                        .into_iter()
+                        .flatten()
+                        .map(|v| v.to_string()),
+                );
+                for n in names {
+                    assert!(page.contains(&n), "{n} of `{path}` is not on the page");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 40, "only {checked} names checked");
+    }
 }
