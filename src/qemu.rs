@@ -198,7 +198,9 @@ pub fn run(args: QemuArgs) -> anyhow::Result<u8> {
         // The guest powered off (QEMU exits 0), or QEMU failed: say so, still remove its files.
         match vm.exited() {
             Some(st) if st.success() => {
-                eprintln!("guestrace: QEMU exited (the guest powered off, or its window was closed)");
+                eprintln!(
+                    "guestrace: QEMU exited (the guest powered off, or its window was closed)"
+                );
                 break 0;
             }
             Some(st) => {
