@@ -337,6 +337,39 @@ fn bad_images_are_refused_before_qemu_starts() {
 }
 
 #[test]
+fn sigkill_leaves_no_qemu_and_the_next_start_sweeps_the_files() {
+    let dir = scratch("kill");
+    let image = make_image(&dir, "raw");
+    let mut r = start(&image, &[]);
+    let pid = qemu_pid(&r);
+    signal(r.child.id(), "-KILL");
+    r.child.wait().unwrap();
+    // QEMU gets SIGKILL with its parent (PR_SET_PDEATHSIG); reaped by init, it vanishes.
+    let start_wait = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(5),
+            "QEMU {pid} outlived a SIGKILLed guestrace"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The files stay until the next start sweeps them (or a concurrent one already did).
+    let next = start(&image_copy(&dir), &[]);
+    for f in [&r.gdb, &r.ram] {
+        assert!(!f.exists(), "{} not swept by the next start", f.display());
+    }
+    drop(next);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A second image, since QEMU locks the first while it runs.
+fn image_copy(dir: &Path) -> PathBuf {
+    let sub = dir.join("second");
+    std::fs::create_dir_all(&sub).unwrap();
+    make_image(&sub, "raw")
+}
+
+#[test]
 fn qemu_refusing_its_arguments_is_reported_and_cleaned_up() {
     let dir = scratch("refused");
     let image = make_image(&dir, "raw");
