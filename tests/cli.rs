@@ -300,6 +300,80 @@ fn sigterm_restores_the_guest_and_cleanup_repairs_after_sigkill() {
         "something was repaired: {said}"
     );
     assert_ids_zero(&guest);
+    // Let a complaint being printed as the id went back to 0 finish.
+    std::thread::sleep(Duration::from_millis(500));
+    let complaints = guests::model::ground_truth::parse_file(guest.serial_log())
+        .expect("serial log")
+        .stub_calls;
+    assert_running_quietly(&guest, complaints);
+}
+
+/// Writes 8 bytes into the guest behind guestrace's back (no undo), through a fresh connection.
+fn poke(guest: &guests::model::ModelGuest, addr: u64, value: u64) -> u64 {
+    let opts = introspect::Options {
+        journal: introspect::Journal::Off,
+        ..introspect::Options::default()
+    };
+    let sock = guest.gdb_socket().display().to_string();
+    let mut t = introspect::Target::connect(&sock, opts).expect("connect");
+    let old = t.read_u64(addr).expect("read");
+    t.rsp()
+        .write_memory(addr, &value.to_le_bytes())
+        .expect("write");
+    t.detach().expect("detach");
+    old
+}
+
+#[test]
+fn refuses_when_dtrace_is_loaded_or_a_probe_id_is_taken() {
+    let guest = boot();
+    let image = symbols::KernelImage::open(guest.kernel_elf()).expect("kernel");
+    let func = image
+        .elf_symbol("sdt_probe_func")
+        .expect("sdt_probe_func")
+        .address;
+    let probe = image
+        .elf_symbol("sdt_ip___send")
+        .expect("sdt_ip___send")
+        .address;
+    let id = probe
+        + image
+            .find_type("struct sdt_probe")
+            .and_then(|t| image.member_path(t, "id"))
+            .expect("id")
+            .offset;
+    let run = || {
+        Command::new(guestrace())
+            .args(["-n", "ip:::send"])
+            .args(target_args(&guest))
+            .output()
+            .expect("run guestrace")
+    };
+
+    // sdt.ko loaded: sdt_probe_func no longer points at the stub.
+    let stub = poke(&guest, func, 0xffff_ffff_8020_0000);
+    let out = run();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("DTrace (sdt.ko) is loaded"),
+        "{}",
+        text(&out.stderr)
+    );
+    poke(&guest, func, stub);
+
+    // Another tracer owns ip:::send (its id is set; the guest's stub complains meanwhile).
+    poke(&guest, id, 77);
+    let out = run();
+    poke(&guest, id, 0);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("ip:kernel:none:send already has id 77"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_ids_zero(&guest);
+    // Let a complaint being printed as the id went back to 0 finish.
+    std::thread::sleep(Duration::from_millis(500));
     let complaints = guests::model::ground_truth::parse_file(guest.serial_log())
         .expect("serial log")
         .stub_calls;
