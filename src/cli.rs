@@ -24,6 +24,15 @@ pub struct Target {
     pub ram: Option<PathBuf>,
 }
 
+/// Where JSON output goes (`-O json`, `--json[=FILE]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonOutput {
+    /// JSON lines instead of the text, on stdout or the `-o` file.
+    InsteadOfText,
+    /// JSON lines to this file, the text going on as usual.
+    File(PathBuf),
+}
+
 /// A tracing run: everything dtrace(1)'s own options would say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TraceArgs {
@@ -49,6 +58,12 @@ pub struct TraceArgs {
     pub target: Target,
     /// `--cleanup`: restore probe ids and breakpoints left by a killed guestrace, then exit.
     pub cleanup: bool,
+    /// `-O json` / `--json[=FILE]`.
+    pub json: Option<JsonOutput>,
+    /// `--pcap FILE`: packets at ip:::send/receive to a pcapng file.
+    pub pcap: Option<PathBuf>,
+    /// `--snaplen N`: bytes kept of each captured packet.
+    pub snaplen: Option<u32>,
 }
 
 /// The `model` subcommands: the bundled model guest.
@@ -188,6 +203,37 @@ pub fn command() -> Command {
                 .action(ArgAction::SetTrue)
                 .requires("gdb")
                 .help("Restore probe ids and breakpoints left in the guest by a killed guestrace"),
+        )
+        .arg(
+            Arg::new("format")
+                .short('O')
+                .value_name("FORMAT")
+                .value_parser(["text", "json"])
+                .help("Output format: text (dtrace's, the default) or json (one object per line)"),
+        )
+        .arg(
+            Arg::new("json")
+                .long("json")
+                .value_name("FILE")
+                .num_args(0..=1)
+                .require_equals(true)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("JSON output: alone, as -O json; =FILE writes JSON lines to FILE beside the text"),
+        )
+        .arg(
+            Arg::new("pcap")
+                .long("pcap")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Write every packet at ip:::send and ip:::receive to the pcapng FILE"),
+        )
+        .arg(
+            Arg::new("snaplen")
+                .long("snaplen")
+                .value_name("BYTES")
+                .value_parser(clap::value_parser!(u32).range(1..))
+                .requires("pcap")
+                .help("With --pcap: bytes kept of each packet (default 65535)"),
         )
         .arg(
             Arg::new("macro_args")
@@ -336,7 +382,19 @@ fn from_matches(m: &ArgMatches) -> Invocation {
             ram: m.get_one::<PathBuf>("ram").cloned(),
         },
         cleanup: m.get_flag("cleanup"),
+        json: json_output(m),
+        pcap: m.get_one::<PathBuf>("pcap").cloned(),
+        snaplen: m.get_one::<u32>("snaplen").copied(),
     })
+}
+
+/// `--json=FILE` beside the text, or JSON instead of it (`--json`, `-O json`).
+fn json_output(m: &ArgMatches) -> Option<JsonOutput> {
+    if let Some(file) = m.get_one::<PathBuf>("json") {
+        return Some(JsonOutput::File(file.clone()));
+    }
+    (m.contains_id("json") || m.get_one::<String>("format").is_some_and(|f| f == "json"))
+        .then_some(JsonOutput::InsteadOfText)
 }
 
 fn strings(m: &ArgMatches, id: &str) -> Vec<String> {
@@ -403,6 +461,20 @@ mod tests {
                 ("quiet".into(), None)
             ]
         );
+    }
+
+    #[test]
+    fn json_and_pcap_flags() {
+        let t = trace(&["guestrace", "-n", "BEGIN", "-O", "json"]);
+        assert_eq!(t.json, Some(JsonOutput::InsteadOfText));
+        let t = trace(&["guestrace", "-n", "BEGIN", "--json"]);
+        assert_eq!(t.json, Some(JsonOutput::InsteadOfText));
+        let t = trace(&["guestrace", "-n", "BEGIN", "--json=out.json", "x"]);
+        assert_eq!(t.json, Some(JsonOutput::File("out.json".into())));
+        assert_eq!(t.macro_args, vec!["x"]);
+        let t = trace(&["guestrace", "--pcap", "p.pcapng", "--snaplen", "96"]);
+        assert_eq!((t.pcap, t.snaplen), (Some("p.pcapng".into()), Some(96)));
+        assert_eq!(trace(&["guestrace", "-n", "BEGIN"]).json, None);
     }
 
     #[test]

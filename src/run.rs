@@ -7,11 +7,16 @@ use anyhow::{bail, Context};
 use lang::{CompileOptions, NoProbes, NoTypes, Options, Source};
 use providers::{Attach, Guest, WriterSink};
 
-use crate::cli::{ProgramSource, TraceArgs};
+use crate::cli::{JsonOutput, ProgramSource, TraceArgs};
 
 /// Runs `guestrace [-n|-s|-P|-l|...]`; returns the exit status.
 pub fn trace(args: TraceArgs) -> anyhow::Result<u8> {
-    if args.sources.is_empty() && args.providers.is_empty() && !args.list && !args.cleanup {
+    if args.sources.is_empty()
+        && args.providers.is_empty()
+        && !args.list
+        && !args.cleanup
+        && args.pcap.is_none()
+    {
         bail!("no probes or script given: use -n DESCRIPTION, -s FILE, -P PROVIDER or -l");
     }
     if args.target.gdb.is_some() && args.target.kernel.is_none() {
@@ -23,11 +28,19 @@ pub fn trace(args: TraceArgs) -> anyhow::Result<u8> {
     }
     let mut user = read_sources(&args)?;
     let opts = compile_options(&args)?;
+    providers::progress::set_quiet(opts.options.quiet);
     if args.list {
         return list(&args);
     }
     for p in &args.providers {
         user.push(Source::description(format!("{p}:::")));
+    }
+    // --pcap enables ip:::send/receive itself, with a clause that prints nothing.
+    if args.pcap.is_some() {
+        user.push(Source::library(
+            "guestrace --pcap",
+            providers::pcap::CAPTURE_CLAUSE,
+        ));
     }
 
     // A program of lang's own probes only runs on the host: no guest, nothing booted.
@@ -48,7 +61,7 @@ pub fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         return Ok(status as u8);
     }
 
-    let (guest, _model) = attach(&args, &user)?;
+    let (mut guest, _model) = attach(&args, &user)?;
     let sources = providers::program_sources(Some(&guest), user);
     let mut program = match lang::compile(&sources, guest.catalog(), guest.types(), &opts) {
         Ok(p) => p,
@@ -62,7 +75,15 @@ pub fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         guest.detach()?;
         return Ok(0);
     }
+    providers::progress::set_quiet(program.options().quiet);
     report_matches(&args, &program);
+    if let Some(file) = &args.pcap {
+        let snaplen = args.snaplen.unwrap_or(providers::pcap::DEFAULT_SNAPLEN);
+        if let Err(e) = guest.capture_packets(file, snaplen) {
+            guest.detach()?;
+            return Err(e.into());
+        }
+    }
     let mut out = sink(&args)?;
     let status = guest.run(&mut program, &mut out)?;
     Ok(status as u8)
@@ -84,7 +105,10 @@ fn attach(
             None,
         ),
         _ => {
-            let m = crate::model::boot_for_trace()?;
+            let m = providers::progress::during(
+                "booting the model guest",
+                crate::model::boot_for_trace,
+            )?;
             let a = Attach {
                 gdb: m.gdb_socket().display().to_string(),
                 kernel: args
@@ -97,7 +121,10 @@ fn attach(
             (a, Some(m))
         }
     };
-    let guest = Guest::attach(&attach, &patterns)?;
+    let guest = providers::progress::during(
+        "attaching to the guest and indexing its kernel's DWARF",
+        || Guest::attach(&attach, &patterns),
+    )?;
     for w in guest.warnings() {
         eprintln!("guestrace: warning: {w}");
     }
@@ -146,6 +173,13 @@ fn report_matches(args: &TraceArgs, program: &lang::Program) {
         return;
     }
     let matches = program.description_matches();
+    // The --pcap clause comes last and is guestrace's own: not reported.
+    let own = if args.pcap.is_some() {
+        providers::pcap::CAPTURE_DESCRIPTIONS
+    } else {
+        0
+    };
+    let matches = &matches[..matches.len().saturating_sub(own)];
     let scripts: Vec<&std::path::PathBuf> = args
         .sources
         .iter()
@@ -192,7 +226,20 @@ fn sink(args: &TraceArgs) -> anyhow::Result<WriterSink> {
         ),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
-    Ok(WriterSink::new(out, "guestrace"))
+    let sink = WriterSink::new(out, "guestrace");
+    Ok(match &args.json {
+        None => sink,
+        Some(JsonOutput::InsteadOfText) => {
+            sink.with_json(providers::json::JsonRecords::instead_of_text())
+        }
+        Some(JsonOutput::File(path)) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("failed to create JSON file {}", path.display()))?;
+            sink.with_json(providers::json::JsonRecords::beside_text(Box::new(
+                std::io::BufWriter::new(file),
+            )))
+        }
+    })
 }
 
 /// `-l`: list the probes matching -n/-P (all without them).

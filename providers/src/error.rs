@@ -24,9 +24,15 @@ pub enum Error {
     /// The guest profile refused (mismatched kernel file, DTrace loaded, ...).
     #[error(transparent)]
     Profile(#[from] guests::freebsd10::Error),
+    /// The packet capture file could not be written.
+    #[error(transparent)]
+    Capture(#[from] crate::pcap::CaptureError),
     /// A probe the program asks for cannot be provided on this guest.
     #[error("{0}")]
     Unsupported(String),
+    /// guestrace itself failed (a bug, or a fault injected by a test).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {

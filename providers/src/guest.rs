@@ -42,6 +42,8 @@ pub struct Guest {
     pub(crate) freebsd: Option<FreeBsd>,
     pub(crate) catalog: Catalog,
     warnings: Vec<String>,
+    /// `--pcap`: where packets at ip:::send/receive go.
+    pub(crate) capture: Option<crate::pcap::Capture>,
 }
 
 impl Guest {
@@ -119,6 +121,7 @@ impl Guest {
             freebsd,
             catalog,
             warnings,
+            capture: None,
         })
     }
 

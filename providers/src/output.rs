@@ -10,6 +10,8 @@ pub struct WriterSink {
     out: Box<dyn Write>,
     prog: String,
     broken: bool,
+    /// JSON output, instead of or beside the text.
+    json: Option<crate::json::JsonRecords>,
 }
 
 impl WriterSink {
@@ -19,7 +21,14 @@ impl WriterSink {
             out,
             prog: prog.to_string(),
             broken: false,
+            json: None,
         }
+    }
+
+    /// Also (or instead) writes every record as a JSON line.
+    pub fn with_json(mut self, json: crate::json::JsonRecords) -> WriterSink {
+        self.json = Some(json);
+        self
     }
 
     /// True once a write failed (e.g. the reader of a pipe went away).
@@ -29,7 +38,8 @@ impl WriterSink {
 
     /// Flushes buffered output.
     pub fn flush(&mut self) {
-        if self.out.flush().is_err() {
+        let json = self.json.as_mut().map_or(Ok(()), |j| j.flush());
+        if self.out.flush().is_err() || json.is_err() {
             self.broken = true;
         }
     }
@@ -37,6 +47,9 @@ impl WriterSink {
 
 impl OutputSink for WriterSink {
     fn stdout(&mut self, bytes: &[u8]) {
+        if self.json.as_ref().is_some_and(|j| j.replaces_text()) {
+            return;
+        }
         if !self.broken && self.out.write_all(bytes).is_err() {
             self.broken = true;
             crate::signals::request_stop();
@@ -49,5 +62,17 @@ impl OutputSink for WriterSink {
             None => line.to_string(),
         };
         eprintln!("{line}");
+    }
+    fn wants_records(&self) -> bool {
+        self.json.is_some()
+    }
+    fn record(&mut self, record: &lang::Record<'_>) {
+        let Some(json) = self.json.as_mut() else {
+            return;
+        };
+        if !self.broken && json.write(record, &mut self.out).is_err() {
+            self.broken = true;
+            crate::signals::request_stop();
+        }
     }
 }

@@ -46,12 +46,22 @@ impl Guest {
     /// prints the aggregations, and restores the guest. Returns the exit status.
     pub fn run(mut self, program: &mut Program, out: &mut WriterSink) -> Result<i32, Error> {
         signals::register(self.target.interrupter(), self.target.cleanup_handle());
-        let result = self
-            .enable(program)
-            .and_then(|en| self.event_loop(program, out, &en));
+        let started = std::time::Instant::now();
+        let result = crate::progress::during("enabling probes", || self.enable(program))
+            .and_then(|en| self.event_loop(program, out, &en))
+            .map_err(|e| crate::faults::print_if_lost(e, program, out));
+        let capture = self.capture.as_mut().map(|c| c.finish()).transpose();
+        crate::progress::RunSummary {
+            events: self.target.stats().events,
+            elapsed: started.elapsed(),
+            errors: program.error_count(),
+            capture: capture.as_ref().ok().cloned().flatten(),
+        }
+        .print();
         let detached = self.detach();
         let status = result?;
         detached?;
+        capture?;
         Ok(status)
     }
 
@@ -181,6 +191,7 @@ impl Guest {
                 Err(e) => return Err(Error::target("waiting for the guest", e)),
             };
             clock.stopped();
+            crate::faults::injected(self.target.stats().events)?;
             let (f, state) = match self.on_stop(program, out, &clock, en, &stop) {
                 Ok(r) => r,
                 Err(Error::Target {
@@ -264,6 +275,14 @@ impl Guest {
                 }
                 if nargs > 5 {
                     args[5] = self.target.read_u64(sp + 8).unwrap_or(0);
+                }
+                if let Some(cap) = self.capture.as_mut().filter(|c| c.wants(probe)) {
+                    cap.packet(
+                        probe,
+                        &mut TargetMemory(&mut self.target),
+                        &args,
+                        clock.now_ns(),
+                    )?;
                 }
                 self.fire(program, out, clock, probe, args, state)
             }
