@@ -25,6 +25,31 @@ struct gt_ooo {
 static struct gt_flow gt_flows[MODEL_MAXCPU][NFLOW];
 static struct gt_ooo gt_ooos[MODEL_MAXCPU][NOOO];
 
+int gt_bench;
+
+/*
+ * Bench mode's per-round counts of probe-site passes.  The formatting and
+ * the console (one outb per byte) cost far more than the traffic itself,
+ * so bench mode skips both at every site and prints these sums instead.
+ */
+enum {
+	GB_IP4_SEND, GB_IP6_SEND, GB_IP_RECEIVE, GB_TCP_SEND, GB_TCP_RECEIVE,
+	GB_TCP_OTHER, GB_UDP_SEND, GB_UDP_RECEIVE, GB_STATE, GB_COUNT
+};
+static u_long gt_bench_counts[MODEL_MAXCPU][GB_COUNT];
+/*
+ * The same counts over all CPUs since boot, never reset: a tracer reads
+ * them when it starts and stops to learn how often a site ran meanwhile.
+ */
+u_long gt_bench_total[GB_COUNT];
+
+static void
+gt_bench_count(int what)
+{
+	gt_bench_counts[curnet()->cpu][what]++;
+	__atomic_fetch_add(&gt_bench_total[what], 1, __ATOMIC_RELAXED);
+}
+
 /* What a packet header says, read the way the ip translators read it. */
 struct pkt_view {
 	int ver, proto, hl, plen, sport, dport, flags, has_ports;
@@ -141,6 +166,11 @@ gt_ip(const char *dir, struct ifnet *ifp, const void *hdr)
 	char ctx[96], s[48], d[48], ports[64];
 
 	pkt_view(hdr, &v);
+	if (gt_bench) {
+		gt_bench_count(dir[0] == 'r' ? GB_IP_RECEIVE :
+		    v.ver == 4 ? GB_IP4_SEND : GB_IP6_SEND);
+		return;
+	}
 	fmt_ctx(ctx, sizeof(ctx));
 	fmt_addr(v.ver, v.src, s);
 	fmt_addr(v.ver, v.dst, d);
@@ -190,6 +220,11 @@ gt_tcp(const char *probe, struct tcpcb *tp, const void *iph,
 	char ctx[96], s[48], d[48];
 	const void *sa, *da;
 
+	if (gt_bench) {
+		gt_bench_count(probe[0] == 's' ? GB_TCP_SEND :
+		    probe[0] == 'r' ? GB_TCP_RECEIVE : GB_TCP_OTHER);
+		return;
+	}
 	if (ver == 4) {
 		const struct ip *ip = iph;
 
@@ -235,6 +270,10 @@ gt_udp(const char *probe, struct inpcb *inp, const void *iph,
 	    (int)sizeof(struct udphdr);
 	char ctx[96], s[48], d[48];
 
+	if (gt_bench) {
+		gt_bench_count(probe[0] == 's' ? GB_UDP_SEND : GB_UDP_RECEIVE);
+		return;
+	}
 	if (ver == 4) {
 		const struct ip *ip = iph;
 
@@ -276,6 +315,10 @@ gt_state(struct tcpcb *tp, int oldstate)
 {
 	char ctx[96], conn[160];
 
+	if (gt_bench) {
+		gt_bench_count(GB_STATE);
+		return;
+	}
 	fmt_ctx(ctx, sizeof(ctx));
 	fmt_inp(tp->t_inpcb, conn, sizeof(conn));
 	kprintf("gt %d state %s tp=%p inp=%p old=%d new=%d %s\n",
@@ -294,6 +337,8 @@ gt_ooo(struct tcpcb *tp, const struct tcphdr *th, int tlen)
 	    (const void *)&inp->inp_faddr;
 	char ctx[96], h[48];
 
+	if (gt_bench)
+		return;
 	fmt_ctx(ctx, sizeof(ctx));
 	fmt_addr(v6 ? 6 : 4, host, h);
 	kprintf("gt %d ooo %s tp=%p host=%s seq=%u len=%d rnxt=%u\n", mn->cpu,
@@ -321,6 +366,8 @@ gt_sock(struct socket *so)
 	struct thread *owner = so->so_owner != NULL ? so->so_owner : curthread;
 	char conn[160];
 
+	if (gt_bench)
+		return;
 	if (inp != NULL)
 		fmt_inp(inp, conn, sizeof(conn));
 	else
@@ -339,6 +386,8 @@ gt_attach(struct socket *so)
 	struct inpcb *inp = sotoinpcb(so);
 	char ctx[96];
 
+	if (gt_bench)
+		return;
 	fmt_ctx(ctx, sizeof(ctx));
 	kprintf("gt %d attach %s so=%p inp=%p proto=%s v=%d\n", curnet()->cpu,
 	    ctx, (void *)so, (void *)inp,
@@ -353,6 +402,8 @@ gt_sockio(const char *call, struct socket *so, long resid, long done,
 {
 	char ctx[96];
 
+	if (gt_bench)
+		return;
 	fmt_ctx(ctx, sizeof(ctx));
 	if (call[2] == 's')
 		kprintf("gt %d sosend %s so=%p proto=%s resid=%ld\n",
@@ -370,6 +421,8 @@ gt_note(const char *what)
 {
 	char ctx[96];
 
+	if (gt_bench)
+		return;
 	fmt_ctx(ctx, sizeof(ctx));
 	kprintf("gt %d note %s what=%s\n", curnet()->cpu, ctx, what);
 }
@@ -387,10 +440,24 @@ gt_round_begin(void)
 	    mn->clock);
 }
 
-void
-gt_round_end(void)
+/* Bench mode's round summary: the counts of probe-site passes. */
+static void
+gt_bench_sums(struct model_net *mn)
 {
-	struct model_net *mn = curnet();
+	u_long *c = gt_bench_counts[mn->cpu];
+
+	kprintf("bench %d n=%d ip_send=%lu ip4_send=%lu ip_receive=%lu "
+	    "tcp_send=%lu tcp_receive=%lu tcp_other=%lu udp_send=%lu "
+	    "udp_receive=%lu state=%lu\n", mn->cpu, mn->round,
+	    c[GB_IP4_SEND] + c[GB_IP6_SEND], c[GB_IP4_SEND], c[GB_IP_RECEIVE],
+	    c[GB_TCP_SEND], c[GB_TCP_RECEIVE], c[GB_TCP_OTHER], c[GB_UDP_SEND],
+	    c[GB_UDP_RECEIVE], c[GB_STATE]);
+	bzero(c, sizeof(gt_bench_counts[0]));
+}
+
+static void
+gt_round_sums(struct model_net *mn)
+{
 	int i;
 
 	for (i = 0; i < NFLOW; i++) {
@@ -435,6 +502,17 @@ gt_round_end(void)
 	    mn->states_seen[2], mn->states_seen[3], mn->states_seen[4],
 	    mn->states_seen[5], mn->states_seen[6], mn->states_seen[7],
 	    mn->states_seen[8], mn->states_seen[9], mn->states_seen[10]);
+}
+
+void
+gt_round_end(void)
+{
+	struct model_net *mn = curnet();
+
+	if (gt_bench)
+		gt_bench_sums(mn);
+	else
+		gt_round_sums(mn);
 	kprintf("gt %d round end n=%d t=%u mbufs=%d\n", mn->cpu, mn->round,
 	    mn->clock, mn->mbufs_out);
 }

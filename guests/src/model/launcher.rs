@@ -35,6 +35,10 @@ pub struct BootOptions {
     /// Where every CPU's logical clock starts (kernel command line `clock=N`); `None` is 0.
     /// Lets a test run across the 32-bit wrap of the clock without waiting days.
     pub start_tick: Option<u32>,
+    /// Benchmark mode (kernel command line `bench=1`): the same workload and probe sites, but
+    /// no per-event ground-truth lines; each round ends with one `bench` line of counts
+    /// ([`super::bench::parse_bench_rounds`]). Off by default.
+    pub bench: bool,
     /// How long to wait for the guest's up line.
     pub boot_timeout: Duration,
 }
@@ -48,6 +52,7 @@ impl Default for BootOptions {
             qemu: None,
             pace: None,
             start_tick: None,
+            bench: false,
             boot_timeout: Duration::from_secs(60),
         }
     }
@@ -105,6 +110,9 @@ impl ModelGuest {
         }
         if let Some(tick) = opts.start_tick {
             append.push(format!("clock={tick}"));
+        }
+        if opts.bench {
+            append.push("bench=1".to_string());
         }
         if !append.is_empty() {
             launch.arg("-append").arg(append.join(" "));

@@ -248,6 +248,8 @@ int peer_idle(void);
 enum { PEER_SSH_CLIENT_RESET = 1, PEER_CLIENT_CLOSED_PORT = 2 };
 
 /* ---- ground truth (truth.c) ---- */
+/* Boot argument "bench=1": per-event lines off, one count line per round. */
+extern int gt_bench;
 void gt_init_cpu(struct model_net *mn);
 void gt_ip(const char *dir, struct ifnet *ifp, const void *hdr);
 void gt_tcp(const char *probe, struct tcpcb *tp, const void *iph,
