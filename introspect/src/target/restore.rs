@@ -16,7 +16,10 @@ impl Target {
             return Ok(UndoReport::default());
         }
         self.restoring = true;
-        let r = self.restore_inner();
+        let r = match self.restore_inner() {
+            Err(e) if matches!(e, Error::Closed | Error::Io(_)) => self.restore_anew(e),
+            r => r,
+        };
         self.restoring = false;
         self.finished = true;
         r
@@ -43,6 +46,21 @@ impl Target {
         let r = keep_running(&mut rsp);
         rsp.close();
         r.map(|()| report)
+    }
+
+    /// The connection was lost before the guest was restored: a new one replays the journal,
+    /// as the next tracer would, so a dropped connection still leaves the guest as found and
+    /// running. When QEMU itself is gone the connect fails at once and `lost` is returned.
+    fn restore_anew(&mut self, lost: Error) -> Result<UndoReport> {
+        if self.opts.journal == Journal::Off || self.undo.changes().is_empty() {
+            return Err(lost);
+        }
+        let Ok(fresh) = Target::connect(&self.addr, self.opts.clone()) else {
+            return Err(lost);
+        };
+        let report = fresh.recovered().cloned().unwrap_or_default();
+        fresh.detach()?;
+        Ok(report)
     }
 
     /// Lets the guest run for `span` with every breakpoint still handled as usual; ends
