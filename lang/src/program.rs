@@ -434,11 +434,14 @@ impl Program {
             }
         }
         let quiet = self.opts.quiet;
+        // Where this record's line starts (after dtrace's column header, printed once).
+        let mut line_start = self.buf.len();
         if clause.records && !quiet {
             if !self.header_done {
                 self.header_done = true;
                 lang_output::record_header(&mut self.buf);
             }
+            line_start = self.buf.len();
             let cpu = f.ctx.builtin(Builtin::Cpu) as i32;
             lang_output::record_prefix(
                 cpu,
@@ -463,7 +466,7 @@ impl Program {
                 // Nothing traced a value: the record is the default action's probe line.
                 self.pending.push(Pending::Action {
                     kind: RecordKind::Default,
-                    text: 0..self.buf.len(),
+                    text: line_start..self.buf.len(),
                     args: Vec::new(),
                 });
             }

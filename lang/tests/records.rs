@@ -87,6 +87,13 @@ fn run_both(script: &str) -> Both {
 
 #[test]
 fn each_action_is_one_record_with_its_text_and_values() {
+    // A default record first: its text is the probe line, not the column header before it.
+    let b = run_both("BEGIN {}\nBEGIN { exit(0); }");
+    assert!(String::from_utf8_lossy(&b.text.out).starts_with("CPU "));
+    assert_eq!(
+        b.records[0],
+        "default dtrace:BEGIN cpu=0 text=\"  0      1                           :BEGIN \" args=[]"
+    );
     let b =
         run_both("BEGIN { printf(\"%d-%s\", 42, \"x\"); trace(7); }\nBEGIN {}\nBEGIN { exit(0); }");
     let text = String::from_utf8_lossy(&b.text.out);

@@ -49,6 +49,14 @@ impl JsonRecords {
     }
 }
 
+/// Reads JSON output back: one value per non-empty line.
+pub fn parse_lines(text: &str) -> Result<Vec<Value>, serde_json::Error> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect()
+}
+
 /// The JSON object of one record.
 pub fn record_json(r: &Record<'_>) -> Value {
     match r {
