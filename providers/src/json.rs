@@ -66,8 +66,7 @@ pub fn record_json(r: &Record<'_>) -> Value {
             text,
             args,
         } => {
-            let mut o = firing_json(firing);
-            o.insert("type".into(), json!(kind_name(*kind)));
+            let mut o = firing_json(kind_name(*kind), firing);
             o.insert("text".into(), json!(String::from_utf8_lossy(text)));
             o.insert(
                 "args".into(),
@@ -80,8 +79,7 @@ pub fn record_json(r: &Record<'_>) -> Value {
             aggregations,
             row,
         } => {
-            let mut o = firing_json(firing);
-            o.insert("type".into(), json!("printa"));
+            let mut o = firing_json("printa", firing);
             o.insert("aggregations".into(), json!(aggregations));
             o.insert("keys".into(), keys_json(row));
             o.insert(
@@ -109,9 +107,11 @@ fn kind_name(kind: RecordKind) -> &'static str {
     kind.name()
 }
 
-fn firing_json(f: &lang::records::Firing<'_>) -> Map<String, Value> {
+/// `type`, then where and when the record was written.
+fn firing_json(kind: &str, f: &lang::records::Firing<'_>) -> Map<String, Value> {
     let p = f.probe;
     let mut o = Map::new();
+    o.insert("type".into(), json!(kind));
     o.insert(
         "probe".into(),
         json!(format!(
