@@ -41,8 +41,24 @@ fn main() -> ExitCode {
     match result {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
-            eprintln!("guestrace: {err:#}");
+            eprintln!("guestrace: {}", causes(&err));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes, `: `-joined, leaving out a cause whose text the message above it
+/// already contains (most of ours quote their source), so nothing is said twice.
+fn causes(err: &anyhow::Error) -> String {
+    let mut said = err.to_string();
+    let mut last = said.clone();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !last.contains(&text) {
+            said.push_str(": ");
+            said.push_str(&text);
+        }
+        last = text;
+    }
+    said
 }

@@ -13,7 +13,7 @@ pub enum Error {
         source: introspect::Error,
     },
     /// The kernel's debug file could not be used.
-    #[error("{path}: {source}")]
+    #[error("{}", name_once(path, source))]
     Kernel {
         /// The file.
         path: String,
@@ -33,6 +33,16 @@ pub enum Error {
     /// guestrace itself failed (a bug, or a fault injected by a test).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// `path: why`, without naming the file twice when `why` already starts with it.
+fn name_once(path: &str, why: &symbols::Error) -> String {
+    let why = why.to_string();
+    if why.starts_with(path) {
+        why
+    } else {
+        format!("{path}: {why}")
+    }
 }
 
 impl Error {
