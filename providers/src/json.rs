@@ -66,7 +66,7 @@ pub fn record_json(r: &Record<'_>) -> Value {
             text,
             args,
         } => {
-            let mut o = firing_json(kind_name(*kind), firing);
+            let mut o = firing_json(kind.name(), firing);
             o.insert("text".into(), json!(String::from_utf8_lossy(text)));
             o.insert(
                 "args".into(),
@@ -100,11 +100,6 @@ pub fn record_json(r: &Record<'_>) -> Value {
             "value": row.values.first().map_or(Value::Null, value_json),
         }),
     }
-}
-
-/// The record type's name ("default" for the default action's probe line).
-fn kind_name(kind: RecordKind) -> &'static str {
-    kind.name()
 }
 
 /// `type`, then where and when the record was written.

@@ -92,75 +92,73 @@ impl MbufLayout {
         })
     }
 
-    /// The mbuf whose internal data holds `ip`, if any: the highest 8-aligned address `m` in
-    /// `(ip - size, ip - dat]` with `m + dat <= mh_data <= ip < mh_data + mh_len <= m + size`.
-    pub fn find_mbuf(&self, mem: &mut dyn Memory, ip: u64) -> Option<u64> {
-        let lo = ip.checked_sub(self.size)? & !7;
-        let hi = ip.checked_sub(self.dat)? & !7;
-        let mut window = vec![0u8; (hi - lo + (self.data + 8).max(self.len + 4)) as usize];
-        mem.read(lo, &mut window).ok()?;
+    /// The mbuf whose internal data holds `ip`, found in `window` (guest bytes from `base`,
+    /// covering `sizeof(struct mbuf)` before `ip`): the highest 8-aligned `m` with
+    /// `m + dat <= mh_data <= ip < mh_data + mh_len <= m + size`.
+    fn find_mbuf(&self, window: &[u8], base: u64, ip: u64) -> Option<MbufHeader> {
         let word = |at: u64, n: usize| {
-            let i = at as usize;
+            let i = usize::try_from(at.checked_sub(base)?).ok()?;
             window.get(i..i + n).map(|b| {
                 let mut v = [0u8; 8];
                 v[..n].copy_from_slice(b);
                 u64::from_le_bytes(v)
             })
         };
-        let mut m = hi;
-        while m >= lo && m + self.size > ip {
-            let rel = m - lo;
-            let data = word(rel + self.data, 8)?;
-            let len = word(rel + self.len, 4)? as u32 as i32;
+        let mut m = ip.checked_sub(self.dat)? & !7;
+        while m >= base && m + self.size > ip {
+            let data = word(m + self.data, 8)?;
+            let len = word(m + self.len, 4)? as u32 as i32;
             if len > 0
                 && data >= m + self.dat
                 && data <= ip
                 && ip < data + len as u64
                 && data + len as u64 <= m + self.size
             {
-                return Some(m);
+                return Some(MbufHeader {
+                    data,
+                    len: len as u64,
+                    next: word(m + self.next, 8)?,
+                });
             }
             m = m.checked_sub(8)?;
         }
         None
     }
 
-    /// Up to `limit` bytes of the packet from `ip` on, following the chain from `mbuf`.
-    pub fn read_chain(
+    /// Appends the data of the chain from `m` on until `out` holds `limit` bytes.
+    fn read_chain(
         &self,
         mem: &mut dyn Memory,
-        mbuf: u64,
-        ip: u64,
+        mut m: u64,
         limit: usize,
         out: &mut Vec<u8>,
     ) -> Result<(), u64> {
-        let mut m = mbuf;
-        let mut from = Some(ip);
+        let mut hdr = [0u8; 8];
         for _ in 0..MAX_MBUFS {
-            let mut hdr = [0u8; 8];
+            if m == 0 || out.len() >= limit {
+                break;
+            }
             mem.read(m + self.data, &mut hdr)?;
             let data = u64::from_le_bytes(hdr);
             mem.read(m + self.len, &mut hdr[..4])?;
-            let len = i32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]).max(0) as u64;
-            let start = from.take().unwrap_or(data);
-            let end = data + len;
-            if start < end {
-                let n = ((end - start) as usize).min(limit - out.len());
-                let at = out.len();
-                out.resize(at + n, 0);
-                mem.read(start, &mut out[at..])?;
-            }
-            if out.len() >= limit {
-                return Ok(());
-            }
+            let len = i32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]).max(0) as usize;
+            let n = len.min(limit - out.len());
+            let at = out.len();
+            out.resize(at + n, 0);
+            mem.read(data, &mut out[at..])?;
             mem.read(m + self.next, &mut hdr)?;
             m = u64::from_le_bytes(hdr);
-            if m == 0 {
-                return Ok(());
-            }
         }
         Ok(())
     }
+}
+
+/// The first mbuf's `m_hdr` fields the capture uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MbufHeader {
+    data: u64,
+    len: u64,
+    next: u64,
 }
 
 /// The IP packet's length from its header: IPv4 `ip_len`, IPv6 40 + `ip6_plen`.
@@ -177,23 +175,47 @@ pub fn ip_length(header: &[u8]) -> Option<usize> {
 
 /// Reads one packet: the IP header at `ip` and what follows it, up to `snaplen` bytes.
 /// Returns the bytes and the packet's length on the wire (from its IP header).
+///
+/// One read of guest memory covers `sizeof(struct mbuf)` on each side of the header: the
+/// first mbuf's own header and, for a packet in one mbuf (most are), all of its data.
 pub fn read_packet(
     layout: &MbufLayout,
     mem: &mut dyn Memory,
     ip: u64,
     snaplen: usize,
 ) -> Result<(Vec<u8>, usize), u64> {
-    let mut head = [0u8; 6];
-    mem.read(ip, &mut head)?;
-    let wire = ip_length(&head).ok_or(ip)?;
+    let base = ip.saturating_sub(layout.size) & !7;
+    let mut window = vec![0u8; (ip - base + layout.size) as usize];
+    if mem.read(base, &mut window).is_err() {
+        // The window reaches an unmapped page: only the packet itself is read.
+        window.clear();
+    }
+    let at = (ip - base) as usize;
+    let wire = match window.get(at..) {
+        Some(w) if !w.is_empty() => ip_length(w),
+        _ => {
+            let mut head = [0u8; 6];
+            mem.read(ip, &mut head)?;
+            ip_length(&head)
+        }
+    }
+    .ok_or(ip)?;
     let limit = wire.min(snaplen);
     let mut out = Vec::with_capacity(limit);
-    match layout.find_mbuf(mem, ip) {
-        Some(m) => layout.read_chain(mem, m, ip, limit, &mut out)?,
-        None => {
-            out.resize(limit, 0);
-            mem.read(ip, &mut out)?;
+    match layout.find_mbuf(&window, base, ip) {
+        Some(first) => {
+            let end = (first.data + first.len).min(ip + limit as u64);
+            let from = &window[at..at + (end - ip) as usize];
+            out.extend_from_slice(from);
+            layout.read_chain(mem, first.next, limit, &mut out)?;
         }
+        None => match window.get(at..at + limit) {
+            Some(bytes) => out.extend_from_slice(bytes),
+            None => {
+                out.resize(limit, 0);
+                mem.read(ip, &mut out)?;
+            }
+        },
     }
     Ok((out, wire))
 }
@@ -435,7 +457,6 @@ mod tests {
         let tail: Vec<u8> = (0..30).collect();
         mbuf(&mut mem, second, 0, second + 60, &tail);
         let at = first + 108;
-        assert_eq!(LAYOUT.find_mbuf(&mut mem, at), Some(first));
         let (bytes, wire) = read_packet(&LAYOUT, &mut mem, at, 65535).expect("read");
         assert_eq!(wire, 50);
         assert_eq!(bytes[..20], ip[..]);
@@ -455,8 +476,11 @@ mod tests {
         let mut pkt = vec![0x60, 0, 0, 0, 0, 8, 17, 64];
         pkt.resize(48, 0x22);
         put(&mut mem, base + 0x900, &pkt);
-        assert_eq!(LAYOUT.find_mbuf(&mut mem, base + 0x900), None);
         let (bytes, wire) = read_packet(&LAYOUT, &mut mem, base + 0x900, 65535).expect("read");
+        assert_eq!((bytes, wire), (pkt.clone(), 48));
+        // Right at the start of mapped memory (the window cannot be read): the packet still is.
+        put(&mut mem, base + 8, &pkt);
+        let (bytes, wire) = read_packet(&LAYOUT, &mut mem, base + 8, 65535).expect("read");
         assert_eq!((bytes, wire), (pkt, 48));
     }
 
