@@ -31,11 +31,32 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<u8> {
                 guest.serial_log().display()
             );
             while !providers::signals::stop_requested() {
+                if qemu_gone(guest.pid()) {
+                    eprintln!(
+                        "guestrace: QEMU (pid {}) exited; the model guest is gone",
+                        guest.pid()
+                    );
+                    let _ = guest.shutdown();
+                    return Ok(1);
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
             guest.shutdown().context("stopping the model guest")?;
             Ok(0)
         }
+    }
+}
+
+/// True once QEMU's process is gone or a zombie (it exited and was not reaped yet): without
+/// this check a killed QEMU would leave `model boot` waiting for a ^C that serves nothing.
+fn qemu_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may itself hold spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+        Err(_) => true,
     }
 }
 

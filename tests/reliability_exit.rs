@@ -274,3 +274,38 @@ fn qemu_exiting_mid_trace_prints_what_was_collected_and_exits_at_once() {
     assert!(err.contains("QEMU"), "says what happened: {err}");
     assert_aggregations(&out);
 }
+
+#[test]
+fn model_boot_ends_when_its_qemu_is_killed() {
+    let mut cmd = Command::new(guestrace());
+    cmd.args(["model", "boot"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let r = Running::spawn(cmd);
+    let line = r.wait_for("gdb ", 1).concat();
+    // The socket's directory is named after guestrace's pid; QEMU is its child.
+    let sock = line
+        .split_whitespace()
+        .nth(1)
+        .expect("gdb socket")
+        .to_string();
+    let out = Command::new("pgrep")
+        .args(["-f", &format!("qemu-system.*{sock}")])
+        .output()
+        .expect("pgrep");
+    let qemu = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("QEMU's pid")
+        .to_string();
+    let killed = Instant::now();
+    let _ = Command::new("kill").args(["-KILL", &qemu]).status();
+    let (status, _out, err) = r.finish(Duration::from_secs(10));
+    assert_eq!(status, Some(1), "{err}");
+    assert!(err.contains("QEMU (pid"), "{err}");
+    assert!(
+        killed.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        killed.elapsed()
+    );
+}
