@@ -247,7 +247,7 @@ pub struct Capture {
 
 impl Capture {
     /// Creates `path` with its section header; the packets of the probes `probes` are captured.
-    pub(crate) fn create(
+    pub fn create(
         path: &Path,
         layout: MbufLayout,
         snaplen: u32,
@@ -273,13 +273,13 @@ impl Capture {
     }
 
     /// Whether `probe` is one whose packets are captured.
-    pub(crate) fn wants(&self, probe: u32) -> bool {
+    pub fn wants(&self, probe: u32) -> bool {
         self.probes.iter().any(|&(p, _)| p == probe)
     }
 
     /// Captures the packet of an ip probe firing (args[2] the IP header, args[3] the ifnet) at
     /// guest time `guest_ns`. A packet that cannot be read is counted, not fatal.
-    pub(crate) fn packet(
+    pub fn packet(
         &mut self,
         probe: u32,
         mem: &mut dyn Memory,
@@ -350,7 +350,7 @@ impl Capture {
     }
 
     /// Flushes the file; returns (file, packets written, packets that could not be read).
-    pub(crate) fn finish(&mut self) -> Result<(String, u64, u64), CaptureError> {
+    pub fn finish(&mut self) -> Result<(String, u64, u64), CaptureError> {
         use std::io::Write;
         self.writer
             .get_mut()
