@@ -135,6 +135,19 @@ fn json_instead_of_text_has_default_records() {
     let t = trace_rounds(&guest, &args, 1);
     assert_eq!(t.status, Some(0), "stderr: {}", t.stderr);
     let recs = providers::json::parse_lines(&t.stdout).expect("stdout is JSON lines only");
+    // The end-of-run summary counts every event (the records' and the round markers' stops);
+    // no progress line reaches a stderr that is not a terminal.
+    let seen: usize = t
+        .stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("guestrace: ")?
+                .split_once(" events seen in ")
+        })
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary line: {}", t.stderr));
+    assert!(seen >= recs.len(), "{seen} events, {} records", recs.len());
+    assert!(!t.stderr.contains('\r'), "{:?}", t.stderr);
     let defaults: Vec<_> = recs.iter().filter(|r| r["type"] == "default").collect();
     assert!(!defaults.is_empty());
     for r in defaults {
