@@ -1,5 +1,7 @@
-import subprocess, time, re, statistics, os, signal
-G='/work/target-reliability/debug/guestrace'
+# Times guestrace's exit after its QEMU is SIGKILLed mid-trace (issue 8, point 4).
+# GUESTRACE names the binary (default: target/debug/guestrace).
+import subprocess, time, statistics, os, signal
+G=os.environ.get('GUESTRACE', 'target/debug/guestrace')
 res=[]
 for i in range(5):
     boot=subprocess.Popen([G,'model','boot'],stdout=subprocess.PIPE,stderr=subprocess.DEVNULL,text=True)
