@@ -25,6 +25,7 @@ fn main() {
         hook: vm.sym("probe_func"),
         enable: (vm.sym("probe_enabled"), 1),
         entry: vm.sym("traced_func"),
+        counters: None,
     };
     common::run(
         &g,

@@ -28,13 +28,22 @@ impl Results {
 
     /// Median over rounds of a/b measured in the same round.
     pub fn ratio(&self, a: &str, b: &str) -> f64 {
+        self.paired(a, b, |x, y| x / y)
+    }
+
+    /// Median over rounds of a − b measured in the same round.
+    pub fn difference(&self, a: &str, b: &str) -> f64 {
+        self.paired(a, b, |x, y| x - y)
+    }
+
+    fn paired(&self, a: &str, b: &str, f: impl Fn(f64, f64) -> f64) -> f64 {
         let ia = self.names.iter().position(|n| *n == a).expect("row");
         let ib = self.names.iter().position(|n| *n == b).expect("row");
         median(
             self.us[ia]
                 .iter()
                 .zip(&self.us[ib])
-                .map(|(x, y)| x / y)
+                .map(|(x, y)| f(*x, *y))
                 .collect(),
         )
     }
@@ -187,6 +196,45 @@ pub struct Guest {
     pub enable: (u64, u64),
     /// The entry-breakpoint function (first argument a pointer).
     pub entry: u64,
+    /// The model guest in benchmark mode: where its probe-site counters (`gt_bench_total`)
+    /// sit in the RAM file, and which of them count the stub's and the entry function's
+    /// calls; the untraced rows read them over a slice while the guest runs.
+    pub counters: Option<Counters>,
+}
+
+/// See [`Guest::counters`].
+pub struct Counters {
+    /// File offset of the `u_long` array in the shared RAM file.
+    pub offset: u64,
+    /// Indices counting calls of the stub.
+    pub stub: Vec<usize>,
+    /// Indices counting calls of the entry function.
+    pub entry: Vec<usize>,
+}
+
+impl Counters {
+    fn read(&self, ram: &Path, which: &[usize]) -> u64 {
+        use std::os::unix::fs::FileExt;
+        let mut buf = [0u8; 8];
+        let f = std::fs::File::open(ram).expect("RAM file");
+        which
+            .iter()
+            .map(|&i| {
+                f.read_exact_at(&mut buf, self.offset + 8 * i as u64)
+                    .expect("read a counter");
+                u64::from_le_bytes(buf)
+            })
+            .sum()
+    }
+
+    /// µs per call of the untraced guest over `slice`, and the calls.
+    fn untraced(&self, ram: &Path, which: &[usize], slice: Duration) -> Option<(f64, u64)> {
+        let a = self.read(ram, which);
+        let t0 = Instant::now();
+        std::thread::sleep(slice);
+        let n = self.read(ram, which).checked_sub(a)?;
+        Some((t0.elapsed().as_secs_f64() * 1e6 / n as f64, n))
+    }
 }
 
 fn connect(g: &Guest, emulate_push: bool) -> introspect::Target {
@@ -198,6 +246,9 @@ fn connect(g: &Guest, emulate_push: bool) -> introspect::Target {
     };
     introspect::Target::connect(&g.sock, o).expect("connect")
 }
+
+const UNTRACED_STUB: &str = "untraced guest, per stub call (ip:::send)";
+const UNTRACED_ENTRY: &str = "untraced guest, per entry-function call";
 
 /// Runs every row of the benchmark on `g`, interleaved, and prints the results.
 pub fn run(g: &Guest, title: &str) {
@@ -258,6 +309,20 @@ pub fn run(g: &Guest, title: &str) {
     };
     let mut rows = vec![
         Row {
+            name: UNTRACED_STUB,
+            run: Box::new(|slice| {
+                let c = g.counters.as_ref()?;
+                c.untraced(&g.ram, &c.stub, slice)
+            }),
+        },
+        Row {
+            name: UNTRACED_ENTRY,
+            run: Box::new(|slice| {
+                let c = g.counters.as_ref()?;
+                c.untraced(&g.ram, &c.entry, slice)
+            }),
+        },
+        Row {
             name: "bare resume->stop cycle (no progress)",
             run: Box::new(|slice| {
                 let mut t = connect(g, true);
@@ -274,17 +339,29 @@ pub fn run(g: &Guest, title: &str) {
         Row {
             name: "progress floor (P rip=<a ret>; c; no reads)",
             run: Box::new(|slice| {
+                // On the benchmark-mode guest the untraced rows measure the guest's own time
+                // per call directly; this row also upsets that guest's workload within a
+                // second (a `soaccept` finds no connection), cause not found yet.
+                if g.counters.is_some() {
+                    return None;
+                }
                 let mut t = connect(g, true);
                 enable(&mut t);
                 t.add_breakpoint(g.stub, Kind::EmulatedReturn).expect("bp");
                 t.resume_and_wait(None).expect("first hit");
                 let rip = t.layout().find("rip").expect("rip").regnum;
-                Some(time_events(slice, || {
+                let timed = time_events(slice, || {
                     let r = t.rsp();
                     r.queue_register_write(rip, &gadget.to_le_bytes());
                     r.resume(Resume::Continue).expect("c");
                     r.wait_stop(None, false).expect("stop");
-                }))
+                });
+                // The raw stops came from other call sites than the hit `t` saw: give it this
+                // stop's stack pointer, or leaving will emulate the return with a stale one.
+                let vcpu = t.stopped_vcpu().unwrap_or(1);
+                let sp = t.registers_of(vcpu).expect("registers").rsp();
+                t.set_register("rsp", sp).expect("rsp");
+                Some(timed)
             }),
         },
         Row {
@@ -375,6 +452,28 @@ pub fn run(g: &Guest, title: &str) {
         "  m / shared RAM, 64 KiB                   {:.0}",
         r.ratio("read 64 KiB with m", "read 64 KiB from shared RAM")
     );
+    if g.counters.is_some() {
+        println!(
+            "overhead per event (row − untraced time per call, medians of same-round differences):"
+        );
+        for (row, base) in [
+            (emul, UNTRACED_STUB),
+            (watch, UNTRACED_STUB),
+            (push, UNTRACED_ENTRY),
+            (step, UNTRACED_ENTRY),
+            (gdb, UNTRACED_ENTRY),
+        ] {
+            let over = r.difference(row, base);
+            println!(
+                "  {row:<44} {over:9.1} us ({:.2}x the bare cycle)",
+                over / r.median(bare)
+            );
+        }
+        println!(
+            "  gdb / entry (push host-side), overheads   {:.2}",
+            r.difference(gdb, UNTRACED_ENTRY) / r.difference(push, UNTRACED_ENTRY)
+        );
+    }
     let mbs = |name: &str| 65536.0 / r.median(name);
     println!(
         "  64 KiB throughput: m {:.1} MB/s, shared RAM {:.0} MB/s",

@@ -21,12 +21,16 @@ pub const SDT_PROBE_SIZE: u32 = 96;
 impl Model {
     /// Boots with `smp` vCPUs and the given pace (`Some(0)`: flat out).
     pub fn boot(smp: u32, pace: Option<u64>) -> Model {
-        let opts = BootOptions {
+        Model::boot_with(BootOptions {
             smp,
             pace,
             dwarf: DwarfVersion::V2,
             ..BootOptions::default()
-        };
+        })
+    }
+
+    /// Boots with the given options (e.g. benchmark mode).
+    pub fn boot_with(opts: BootOptions) -> Model {
         let guest = ModelGuest::boot(&opts).expect("model guest boots");
         let nm = Command::new("nm")
             .arg(guest.kernel_elf())
