@@ -61,7 +61,8 @@ fn every_ending_leaves_the_guest_as_found() {
     // ^C, kill, the terminal closing: like ^C, status 0 with the aggregations.
     for sig in ["-INT", "-TERM", "-HUP"] {
         let r = Running::start(&guest, TRACE);
-        r.wait_for("@@round", 1);
+        // A whole round traced, so every aggregation has rows.
+        r.wait_for("@@round", 2);
         r.signal(sig);
         let (got, out, err) = r.finish(Duration::from_secs(30));
         assert_eq!(got, Some(0), "{sig}: {err}");
@@ -308,4 +309,23 @@ fn model_boot_ends_when_its_qemu_is_killed() {
         "{:?}",
         killed.elapsed()
     );
+}
+
+/// The checks above are not vacuous: a breakpoint a dead tracer left (its connection closed
+/// without `D`) is seen from the fresh connection.
+#[test]
+fn the_fresh_connection_check_sees_a_breakpoint_left_behind() {
+    let guest = boot();
+    let image = symbols::KernelImage::open(guest.kernel_elf()).expect("kernel");
+    let addr = image.elf_symbol("gt_round_end").expect("symbol").address;
+    let sock = guest.gdb_socket().display().to_string();
+    let mut rsp =
+        introspect::rsp::Rsp::connect(&sock, Duration::from_secs(10), false).expect("connect");
+    rsp.insert_breakpoint(introspect::BpType::Software, addr)
+        .expect("plant a breakpoint");
+    // Hang up as a killed tracer would: no `D`, so QEMU keeps the breakpoint.
+    rsp.close();
+    drop(rsp);
+    let checked = std::panic::catch_unwind(|| assert_code_and_no_breakpoints(&guest));
+    assert!(checked.is_err(), "the leftover breakpoint went unnoticed");
 }

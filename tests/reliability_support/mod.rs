@@ -156,15 +156,26 @@ pub fn assert_code_and_no_breakpoints(guest: &ModelGuest) {
             "{name}'s first bytes differ from the kernel file"
         );
     }
-    // Every traced function runs several times a second: a breakpoint QEMU still held would
-    // stop the guest (signal 5) well within this second.
+    // Every function guestrace plants on runs in each round of the workload: a breakpoint QEMU
+    // still held would stop the guest (signal 5) before the guest completes two more rounds.
+    let rounds = |g: &ModelGuest| {
+        guests::model::ground_truth::parse_file(g.serial_log())
+            .expect("serial log")
+            .rounds
+            .len()
+    };
+    let before = rounds(guest);
+    let deadline = Instant::now() + Duration::from_secs(30);
     rsp.resume(Resume::Continue).expect("continue");
-    match rsp.wait_stop(Some(Instant::now() + Duration::from_secs(1)), false) {
-        Err(introspect::Error::Timeout { .. }) => {}
-        Ok(Some(StopReply::Signal { signal, .. })) => {
-            panic!("the guest stopped by itself (signal {signal}): a breakpoint was left")
+    while rounds(guest) < before + 2 * guest.smp() as usize {
+        assert!(Instant::now() < deadline, "the guest made no progress");
+        match rsp.wait_stop(Some(Instant::now() + Duration::from_millis(100)), false) {
+            Err(introspect::Error::Timeout { .. }) => {}
+            Ok(Some(StopReply::Signal { signal, .. })) => {
+                panic!("the guest stopped by itself (signal {signal}): a breakpoint was left")
+            }
+            other => panic!("unexpected while the guest ran: {other:?}"),
         }
-        other => panic!("unexpected while the guest ran: {other:?}"),
     }
     rsp.interrupt().expect("stop the guest again");
     rsp.detach().expect("detach the checking connection");
