@@ -274,6 +274,13 @@ fn qemu_exiting_mid_trace_prints_what_was_collected_and_exits_at_once() {
     );
     assert!(err.contains("QEMU"), "says what happened: {err}");
     assert_aggregations(&out);
+    // The journal stays for a VM guestrace could not reach; this one will not come back.
+    let journal = introspect::auto_journal_path(&guest.gdb_socket().display().to_string());
+    assert!(
+        journal.exists(),
+        "the undo journal is kept for a later --cleanup"
+    );
+    let _ = std::fs::remove_file(journal);
 }
 
 #[test]
