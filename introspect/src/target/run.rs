@@ -214,7 +214,7 @@ impl Target {
 
     /// Turns a stop reply into an event, or None for a stop the caller must not see.
     pub(super) fn classify(&mut self, reply: StopReply) -> Result<Option<Stop>> {
-        let (signal, thread) = match reply {
+        let (signal, thread, watch) = match reply {
             StopReply::Exited(s) => {
                 self.finished = true;
                 return Err(Error::Exited(s));
@@ -227,7 +227,7 @@ impl Target {
                 if watch.is_some() {
                     self.stats.watch_stops += 1;
                 }
-                (signal, thread)
+                (signal, thread, watch)
             }
         };
         let vcpu = thread.or(self.rsp.last_stop_thread()).unwrap_or(1);
@@ -249,8 +249,19 @@ impl Target {
             };
             return Ok(Some(Stop { vcpu, event }));
         }
+        // Any stop with RIP at one of our breakpoints is that breakpoint's event: its
+        // instruction has not run yet, and the resume runs past it. That includes a read
+        // watchpoint stop just after `call *pointer` (or `jmp *pointer`) into the function the
+        // pointer serves: x86 TCG stops after the accessing instruction, so the return address
+        // is pushed and RIP is the callee's entry, exactly as at the breakpoint, but QEMU 7.2
+        // skips its translation-cache flush. The return is emulated from there, so the
+        // breakpoint cannot fire again for the same call. A watch stop elsewhere (a load of
+        // the pointer) falls through to the spurious case and the breakpoint catches the call.
         if let Some(bp) = self.table.at(rip) {
             let (id, kind) = (bp.id, bp.kind);
+            if watch.is_some() && bp.pointer == watch {
+                self.stats.watch_events += 1;
+            }
             if kind == Kind::EmulatedReturn {
                 self.pending = Pending::EmulateReturn;
             }

@@ -126,6 +126,9 @@ pub struct Stats {
     pub foreign_returns: u64,
     /// Stops reported by a read watchpoint (see [`Target::watch_pointer`]).
     pub watch_stops: u64,
+    /// Watchpoint stops reported as the watched function's breakpoint event (RIP at its
+    /// entry after `call *pointer`): events that cost no translation-cache flush.
+    pub watch_events: u64,
     /// Reads served from the RAM file.
     pub ram_reads: u64,
     /// Reads served by `m`.
