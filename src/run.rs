@@ -58,6 +58,11 @@ pub fn trace(args: TraceArgs) -> anyhow::Result<u8> {
         report_matches(&args, &program);
         let mut out = sink(&args)?;
         let status = providers::run_without_guest(&mut program, &mut out);
+        providers::progress::RunSummary {
+            errors: program.error_count(),
+            ..Default::default()
+        }
+        .print();
         return Ok(status as u8);
     }
 

@@ -4,7 +4,7 @@
 //! raw-IP link type, one interface description per guest interface (named by `if_xname`) and
 //! the guest's timestamps.
 //!
-//! The ip probes give the IP header (args[2]) and the interface (args[3]), not the mbuf. The
+//! The ip probes give the IP header (`args[2]`) and the interface (`args[3]`), not the mbuf. The
 //! first mbuf is found by its own header: an mbuf whose `m_hdr.mh_data`/`mh_len` cover the
 //! header and whose data lies inside the mbuf (within `sizeof(struct mbuf)` before the
 //! header). From there the chain is followed through `m_hdr.mh_next`. When the data is in an
@@ -277,7 +277,7 @@ impl Capture {
         self.probes.iter().any(|&(p, _)| p == probe)
     }
 
-    /// Captures the packet of an ip probe firing (args[2] the IP header, args[3] the ifnet) at
+    /// Captures the packet of an ip probe firing (`args[2]` the IP header, `args[3]` the ifnet) at
     /// guest time `guest_ns`. A packet that cannot be read is counted, not fatal.
     pub fn packet(
         &mut self,

@@ -78,10 +78,8 @@ pub fn during_on<T>(
 /// What a run saw, for the lines printed when it ends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
-    /// Guest stops turned into probe firings (and timer firings).
-    pub events: u64,
-    /// How long tracing ran.
-    pub elapsed: Duration,
+    /// Guest stops (probe and timer firings) and how long tracing ran; None without a guest.
+    pub events: Option<(u64, Duration)>,
     /// Runtime errors (each was reported when it happened).
     pub errors: u64,
     /// `--pcap`: (file, packets written, packets that could not be read).
@@ -94,13 +92,14 @@ impl RunSummary {
     pub fn lines(&self, quiet: bool) -> Vec<String> {
         let s = |n: u64| if n == 1 { "" } else { "s" };
         let mut lines = Vec::new();
-        if !quiet {
+        if let (false, Some((events, elapsed))) = (quiet, self.events) {
             lines.push(format!(
-                "guestrace: {} event{} seen in {:.1} s",
-                self.events,
-                s(self.events),
-                self.elapsed.as_secs_f64()
+                "guestrace: {events} event{} seen in {:.1} s",
+                s(events),
+                elapsed.as_secs_f64()
             ));
+        }
+        if !quiet {
             if let Some((file, n, _)) = &self.capture {
                 lines.push(format!("guestrace: {n} packet{} written to {file}", s(*n)));
             }
@@ -184,8 +183,7 @@ mod tests {
     #[test]
     fn the_summary_names_events_drops_and_errors() {
         let s = RunSummary {
-            events: 1,
-            elapsed: Duration::from_millis(1500),
+            events: Some((1, Duration::from_millis(1500))),
             errors: 2,
             capture: Some(("x.pcapng".into(), 40, 1)),
         };
@@ -199,6 +197,14 @@ mod tests {
             ]
         );
         assert_eq!(s.lines(true).len(), 2);
-        assert!(RunSummary::default().lines(true).is_empty());
+        assert!(RunSummary::default().lines(false).is_empty());
+        let host_only = RunSummary {
+            errors: 1,
+            ..RunSummary::default()
+        };
+        assert_eq!(
+            host_only.lines(false),
+            ["guestrace: 1 error in predicates or actions"]
+        );
     }
 }

@@ -52,8 +52,7 @@ impl Guest {
             .map_err(|e| crate::faults::print_if_lost(e, program, out));
         let capture = self.capture.as_mut().map(|c| c.finish()).transpose();
         crate::progress::RunSummary {
-            events: self.target.stats().events,
-            elapsed: started.elapsed(),
+            events: Some((self.target.stats().events, started.elapsed())),
             errors: program.error_count(),
             capture: capture.as_ref().ok().cloned().flatten(),
         }
