@@ -57,7 +57,8 @@ fn options(path: &[String]) -> BTreeSet<String> {
         }
         let words = line.split([' ', ',']).filter(|w| !w.is_empty());
         for word in words.take_while(|w| w.starts_with('-')) {
-            let name = word.split('=').next().unwrap_or(word);
+            // `--json[=<FILE>]`: an optional value starts at '[' as a required one does at '='.
+            let name = word.split(['=', '[']).next().unwrap_or(word);
             if name.len() > 1 {
                 opts.insert(name.to_string());
             }
