@@ -259,7 +259,10 @@ fn sigkill_then_cleanup_restores_everything() {
 #[test]
 fn qemu_exiting_mid_trace_prints_what_was_collected_and_exits_at_once() {
     let guest = boot();
-    let r = Running::start(&guest, TRACE);
+    let r = Running::start(
+        &guest,
+        &with(&["-n", "dtrace:::END { printf(\"@@end-fired\\n\"); }"]),
+    );
     r.wait_for("@@round", 2);
     let killed = Instant::now();
     let _ = Command::new("kill")
@@ -274,6 +277,10 @@ fn qemu_exiting_mid_trace_prints_what_was_collected_and_exits_at_once() {
     );
     assert!(err.contains("QEMU"), "says what happened: {err}");
     assert_aggregations(&out);
+    assert!(
+        !out.contains("@@end-fired"),
+        "END must not fire against a dead guest: {out}"
+    );
     // The journal stays for a VM guestrace could not reach; this one will not come back.
     let journal = introspect::auto_journal_path(&guest.gdb_socket().display().to_string());
     assert!(

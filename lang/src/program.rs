@@ -264,11 +264,32 @@ impl Program {
     /// no printa() printed. Returns the exit status (0 without exit()).
     /// Calling it again only returns the status.
     pub fn end(&mut self, ctx: &mut dyn FireContext, out: &mut dyn OutputSink) -> i32 {
+        self.finish(true, ctx, out)
+    }
+
+    /// Ends the run without firing END, for a run whose guest is gone (END's clauses could only
+    /// read a dead guest): the blank line and the unprinted aggregations, as [`Program::end`].
+    pub fn end_without_probe(
+        &mut self,
+        ctx: &mut dyn FireContext,
+        out: &mut dyn OutputSink,
+    ) -> i32 {
+        self.finish(false, ctx, out)
+    }
+
+    fn finish(
+        &mut self,
+        fire_end: bool,
+        ctx: &mut dyn FireContext,
+        out: &mut dyn OutputSink,
+    ) -> i32 {
         if self.ended {
             return self.exit.unwrap_or(0);
         }
         self.ended = true;
-        self.fire_clauses(END_ID, ctx, out);
+        if fire_end {
+            self.fire_clauses(END_ID, ctx, out);
+        }
         let mut buf = vec![b'\n'];
         let refs: Vec<&Aggregation> = self.aggs.iter().collect();
         // Stack keys print their frames by name.

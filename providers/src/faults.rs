@@ -37,13 +37,13 @@ fn is_lost(e: &Error) -> bool {
     )
 }
 
-/// When the guest went away mid-trace, prints what was collected (the aggregations; END's
-/// clauses see only the host, never the dead guest) and says so; other errors pass through.
+/// When the guest went away mid-trace, prints what was collected (the aggregations; END is not
+/// fired, since its clauses could only read a dead guest) and says so; other errors pass through.
 pub(crate) fn print_if_lost(e: Error, program: &mut Program, out: &mut WriterSink) -> Error {
     if !is_lost(&e) {
         return e;
     }
-    program.end(&mut lang::HostContext::default(), out);
+    program.end_without_probe(&mut lang::HostContext::default(), out);
     out.flush();
     let Error::Target { source, .. } = e else {
         return e;
