@@ -61,8 +61,10 @@ impl Target {
 
     /// For an emulated-return breakpoint on the function that `pointer` points to: catch calls
     /// made through the pointer (`call *pointer`) with a read watchpoint on it. QEMU 7.2 flushes
-    /// all translated code at every breakpoint stop but not at watchpoint stops, so these events
-    /// cost less. The breakpoint stays as the fallback for calls that load the pointer first;
+    /// all translated code at every breakpoint stop but not at watchpoint stops; yet after each
+    /// such event it stops once more (a plain T05 at the return address, resumed silently,
+    /// which does flush), so on QEMU 7.2 these events cost about as much (BENCHMARKS.md).
+    /// The breakpoint stays as the fallback for calls that load the pointer first;
     /// a read of the pointer that is not such a call is resumed silently.
     pub fn watch_pointer(&mut self, id: BpId, pointer: u64) -> Result<()> {
         self.check()?;

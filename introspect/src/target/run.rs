@@ -253,8 +253,11 @@ impl Target {
         // instruction has not run yet, and the resume runs past it. That includes a read
         // watchpoint stop just after `call *pointer` (or `jmp *pointer`) into the function the
         // pointer serves: x86 TCG stops after the accessing instruction, so the return address
-        // is pushed and RIP is the callee's entry, exactly as at the breakpoint, but QEMU 7.2
-        // skips its translation-cache flush. The return is emulated from there, so the
+        // is pushed and RIP is the callee's entry, exactly as at the breakpoint, and QEMU 7.2
+        // skips its translation-cache flush for this stop (but, seen on the model guest, it
+        // then stops once more, T05 without `watch`, at the emulated return address as soon as
+        // it resumes; that stop is resumed as spurious and flushes). The return is emulated
+        // from here, so the
         // breakpoint cannot fire again for the same call. A watch stop elsewhere (a load of
         // the pointer) falls through to the spurious case and the breakpoint catches the call.
         if let Some(bp) = self.table.at(rip) {
