@@ -20,6 +20,13 @@ use crate::output::WriterSink;
 use crate::signals;
 use crate::timers::{Timer, Timers};
 
+/// Whether SDT calls are caught at a read watchpoint on `sdt_probe_func` as well as at the
+/// stub's breakpoint: only with `GUESTRACE_SDT_WATCH=1`. Off by default because on QEMU 7.2
+/// each watch event is followed by a second (flushing) stop, so it is no faster (BENCHMARKS.md).
+fn sdt_watch_enabled() -> bool {
+    std::env::var("GUESTRACE_SDT_WATCH").is_ok_and(|v| v == "1")
+}
+
 /// Lowest kernel address on amd64 (profile-N: arg0 is the PC only when it is the kernel's).
 const KERNEL_MIN: u64 = 0xffff_8000_0000_0000;
 
@@ -120,6 +127,17 @@ impl Guest {
                     .add_breakpoint(stub, Kind::EmulatedReturn)
                     .map_err(|e| Error::target("planting the breakpoint on sdt_probe_stub", e))?,
             );
+            // Every SDT site is `call *sdt_probe_func(%rip)`: a read watchpoint on the pointer
+            // stops at the stub's entry like the breakpoint does, and QEMU 7.2 does not flush
+            // its translated code at that stop (it does at every breakpoint stop). The
+            // breakpoint stays as the safety net for other callers.
+            if sdt_watch_enabled() {
+                if let (Some(bp), Ok(func)) = (en.stub, self.image.elf_symbol("sdt_probe_func")) {
+                    self.target
+                        .watch_pointer(bp, func.address)
+                        .map_err(|e| Error::target("watching sdt_probe_func", e))?;
+                }
+            }
             for &(id, id_addr, _) in &sdt {
                 self.target
                     .write_memory(id_addr, &u64::from(id).to_le_bytes())
@@ -215,10 +233,12 @@ impl Guest {
         if std::env::var_os("GUESTRACE_STATS").is_some() {
             let st = self.target.stats();
             eprintln!(
-                "guestrace: stats: {} stops ({} at watchpoints) in {:.3} s, guest held stopped \
-                 {:.3} s; {} shared-RAM reads, {} stub reads, {} spurious stops",
+                "guestrace: stats: {} stops ({} at watchpoints, {} of them events) in {:.3} s, \
+                 guest held stopped {:.3} s; {} shared-RAM reads, {} stub reads, {} spurious \
+                 stops",
                 st.events,
                 st.watch_stops,
+                st.watch_events,
                 clock.elapsed().as_secs_f64(),
                 clock.held().as_secs_f64(),
                 st.ram_reads,
