@@ -23,5 +23,6 @@ tcp:::state-change
 
 dtrace:::END
 {
-	printa("connections to %s, lifetime in microseconds:\n%@d\n", @lifetime_us);
+	printf("TCP connection lifetimes (microseconds) per remote host:\n");
+	printa("\n  %s\n%@d", @lifetime_us);
 }
