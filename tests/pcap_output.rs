@@ -278,8 +278,10 @@ fn pcap_beside_a_script() {
         .filter_map(|p| Some((p.ports?.0, p.ports?.1, p.tcp_flags?)))
         .collect();
     let lines: Vec<&str> = stdout.lines().filter(|l| !l.is_empty()).collect();
-    assert!(!lines.is_empty(), "the script printed nothing");
-    for l in lines {
+    assert!(lines.len() > 1, "the script printed too little: {lines:?}");
+    // tcp:::send fires in tcp_output before ip_output's ip:::send for the same segment, so the
+    // run can end between the two for the last segment: it alone may be missing.
+    for l in &lines[..lines.len() - 1] {
         let v: Vec<u16> = l.split(' ').filter_map(|w| w.parse().ok()).collect();
         assert_eq!(v.len(), 3, "{l:?}");
         assert!(
