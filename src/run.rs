@@ -100,6 +100,15 @@ fn attach(
     user: &[Source],
 ) -> anyhow::Result<(Guest, Option<guests::model::ModelGuest>)> {
     let patterns = providers::fbt_patterns(user, &args.providers, &args.macro_args);
+    attach_with(args, patterns, Guest::attach)
+}
+
+/// As [`attach`], with the fbt patterns and the way to attach given (listing has no fbt limit).
+fn attach_with(
+    args: &TraceArgs,
+    patterns: Vec<String>,
+    attach_guest: fn(&Attach, &[String]) -> Result<Guest, providers::Error>,
+) -> anyhow::Result<(Guest, Option<guests::model::ModelGuest>)> {
     let (attach, model) = match (&args.target.gdb, &args.target.kernel) {
         (Some(gdb), Some(kernel)) => (
             Attach {
@@ -128,7 +137,7 @@ fn attach(
     };
     let guest = providers::progress::during(
         "attaching to the guest and indexing its kernel's DWARF",
-        || Guest::attach(&attach, &patterns),
+        || attach_guest(&attach, &patterns),
     )?;
     for w in guest.warnings() {
         eprintln!("guestrace: warning: {w}");
@@ -263,7 +272,13 @@ fn list(args: &TraceArgs) -> anyhow::Result<u8> {
         .iter()
         .map(|d| Source::description(d.clone()))
         .collect();
-    let (guest, _model) = attach(args, &as_sources)?;
+    // A bare -l lists every probe, fbt's for every kernel function included, as dtrace -l does.
+    let patterns = if descs.is_empty() {
+        vec!["*".to_string()]
+    } else {
+        providers::fbt_patterns(&as_sources, &[], &args.macro_args)
+    };
+    let (guest, _model) = attach_with(args, patterns, Guest::attach_for_listing)?;
     let (lines, counts) = providers::listing(Some(guest.catalog()), &descs);
     guest.detach()?;
     let mut out = std::io::stdout().lock();

@@ -154,6 +154,48 @@ fn lists_probes_like_dtrace() {
         "{stdout}"
     );
 
+    // A bare -l lists everything, as dtrace -l does: the dtrace probes, every SDT probe, and an
+    // entry and a return probe for every kernel function the symbols know (not held to the
+    // breakpoint limit: listing plants nothing).
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let count = |provider: &str, name: &str| {
+        stdout
+            .lines()
+            .filter(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.get(1) == Some(&provider) && w.last() == Some(&name)
+            })
+            .count()
+    };
+    let sdt: usize = ["ip", "tcp", "udp"]
+        .iter()
+        .map(|p| {
+            stdout
+                .lines()
+                .filter(|l| l.split_whitespace().nth(1) == Some(p))
+                .count()
+        })
+        .sum();
+    assert_eq!(sdt, 13, "{stdout}");
+    assert!(count("fbt", "entry") > 100, "{stdout}");
+    assert_eq!(count("fbt", "entry"), count("fbt", "return"));
+    for f in [
+        "ip_output",
+        "tcp_output",
+        "sosend_generic",
+        "tcp_usr_attach",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>()[1..]
+                    == ["fbt", "kernel", f, "entry"]),
+            "fbt::{f}:entry listed"
+        );
+    }
+
     let out = run(&["-n", "nosuch:::probe"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("does not match any probes"));

@@ -50,6 +50,16 @@ impl Guest {
     /// Connects, loads the kernel, checks it is the running one, and builds the catalog: every
     /// SDT probe, and fbt probes for the functions matching `fbt_patterns`.
     pub fn attach(a: &Attach, fbt_patterns: &[String]) -> Result<Guest, Error> {
+        Guest::attach_limited(a, fbt_patterns, FBT_LIMIT)
+    }
+
+    /// As [`Guest::attach`] for `-l`: listing plants no breakpoint, so fbt patterns are not held
+    /// to the per-run breakpoint limit (dtrace -l -P fbt lists every kernel function).
+    pub fn attach_for_listing(a: &Attach, fbt_patterns: &[String]) -> Result<Guest, Error> {
+        Guest::attach_limited(a, fbt_patterns, usize::MAX)
+    }
+
+    fn attach_limited(a: &Attach, fbt_patterns: &[String], limit: usize) -> Result<Guest, Error> {
         let image = KernelImage::open(&a.kernel).map_err(|source| Error::Kernel {
             path: a.kernel.display().to_string(),
             source,
@@ -102,7 +112,7 @@ impl Guest {
             }
         }
         for pattern in fbt_patterns {
-            for f in crate::fbt::functions(&image, pattern, FBT_LIMIT)? {
+            for f in crate::fbt::functions(&image, pattern, limit)? {
                 if catalog
                     .probes()
                     .iter()
