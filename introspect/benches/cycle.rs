@@ -24,6 +24,7 @@ fn main() {
     let m = Model::boot_with(BootOptions {
         pace: Some(0),
         bench: true,
+        serial_log: std::env::var_os("BENCH_SERIAL").map(Into::into),
         ..BootOptions::default()
     });
     let g = common::Guest {

@@ -33,6 +33,9 @@ pub(crate) struct Breakpoint {
     pub push: Option<crate::prologue::Push>,
     /// A function pointer whose calls are caught with a read watchpoint (emulated returns).
     pub pointer: Option<u64>,
+    /// While a pointer is watched: where the breakpoint really sits, just past the function's
+    /// first `push`, so a call the watch missed is still caught before the body does anything.
+    pub net: Option<u64>,
 }
 
 /// A call whose return we wait for.
@@ -72,6 +75,11 @@ impl Table {
 
     pub fn at(&self, addr: u64) -> Option<&Breakpoint> {
         self.bps.iter().find(|b| b.addr == addr)
+    }
+
+    /// The breakpoint whose safety net (see [`Breakpoint::net`]) is at `addr`.
+    pub fn by_net(&self, addr: u64) -> Option<&Breakpoint> {
+        self.bps.iter().find(|b| b.net == Some(addr))
     }
 
     pub fn by_id(&self, id: BpId) -> Option<&Breakpoint> {

@@ -87,6 +87,9 @@ pub enum Resume {
     Continue,
     /// Single-step this thread; the others stay stopped.
     Step(u32),
+    /// Continue all vCPUs, the stopped one (the stub's continue thread) from this address
+    /// (`c ADDR`: one packet where `P rip` then `vCont;c` would be two).
+    ContinueAt(u64),
 }
 
 /// Low-level RSP client.
@@ -534,6 +537,7 @@ impl Rsp {
         match action {
             Resume::Continue => self.queue(b"vCont;c"),
             Resume::Step(t) => self.queue(format!("vCont;s:{t:x}").as_bytes()),
+            Resume::ContinueAt(a) => self.queue(format!("c{a:x}").as_bytes()),
         }
         self.conn.flush()?;
         self.conn.running = true;

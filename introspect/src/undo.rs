@@ -20,11 +20,14 @@ pub enum Change {
         /// Guest virtual address.
         addr: u64,
     },
-    /// An emulated-return function: a vCPU found at its entry when undoing must return at
-    /// once (RIP = [RSP], RSP += 8), or it would run the body the tracer kept from running.
+    /// An emulated-return function: a vCPU found at `addr` when undoing must return at once
+    /// (RSP += `pushed`, then RIP = [RSP], RSP += 8), or it would run the body the tracer kept
+    /// from running.
     ReturnAt {
-        /// The function's entry.
+        /// The function's entry, or a point just past its first `push`.
         addr: u64,
+        /// Bytes the function has pushed by `addr` (0 at the entry).
+        pushed: u64,
     },
     /// Bytes written with `M`.
     Write {
@@ -165,7 +168,7 @@ pub fn undo_changes(rsp: &mut Rsp, changes: &[Change]) -> UndoReport {
     let mut r = UndoReport::default();
     for c in changes.iter().rev() {
         match c {
-            Change::ReturnAt { addr } => match return_from(rsp, *addr) {
+            Change::ReturnAt { addr, pushed } => match return_from(rsp, *addr, *pushed) {
                 Ok(n) => r.returns_finished += n,
                 Err(e) => r.failures.push(format!("return from {addr:#x}: {e}")),
             },
@@ -196,8 +199,9 @@ pub fn undo_changes(rsp: &mut Rsp, changes: &[Change]) -> UndoReport {
     r
 }
 
-/// Every vCPU stopped at `addr` returns from it now; how many did.
-fn return_from(rsp: &mut Rsp, addr: u64) -> Result<usize> {
+/// Every vCPU stopped at `addr` (having pushed `pushed` bytes) returns from the function now;
+/// how many did.
+fn return_from(rsp: &mut Rsp, addr: u64, pushed: u64) -> Result<usize> {
     let layout = rsp.layout()?.clone();
     let (Some(rip), Some(sp)) = (layout.known(RegId::Rip), layout.known(RegId::Rsp)) else {
         return Err(Error::NoSuchRegister("rip/rsp".into()));
@@ -213,7 +217,7 @@ fn return_from(rsp: &mut Rsp, addr: u64) -> Result<usize> {
         if value(rsp.read_register(rip.regnum)?) != addr {
             continue;
         }
-        let sp_now = value(rsp.read_register(sp.regnum)?);
+        let sp_now = value(rsp.read_register(sp.regnum)?).wrapping_add(pushed);
         let mut ret = [0u8; 8];
         rsp.read_memory(sp_now, &mut ret)?;
         rsp.write_register(rip.regnum, &ret)?;
@@ -227,8 +231,11 @@ fn serialize(changes: &[Change]) -> Vec<u8> {
     let mut out = b"guestrace-undo 1\n".to_vec();
     for c in changes {
         match c {
-            Change::ReturnAt { addr } => {
+            Change::ReturnAt { addr, pushed: 0 } => {
                 out.extend_from_slice(format!("ret {addr:x}\n").as_bytes())
+            }
+            Change::ReturnAt { addr, pushed } => {
+                out.extend_from_slice(format!("ret {addr:x} {pushed:x}\n").as_bytes())
             }
             Change::Breakpoint { ty, addr } => {
                 out.extend_from_slice(format!("bp {} {addr:x}\n", ty.name()).as_bytes());
@@ -276,7 +283,14 @@ pub fn load_journal(path: &Path) -> Result<Option<Vec<Change>>> {
             Ok::<_, Error>(b)
         };
         match f.as_slice() {
-            ["ret", a] => v.push(Change::ReturnAt { addr: hex(a)? }),
+            ["ret", a] => v.push(Change::ReturnAt {
+                addr: hex(a)?,
+                pushed: 0,
+            }),
+            ["ret", a, p] => v.push(Change::ReturnAt {
+                addr: hex(a)?,
+                pushed: hex(p)?,
+            }),
             ["bp", t, a] => v.push(Change::Breakpoint {
                 ty: BpType::from_name(t).ok_or_else(|| bad(line))?,
                 addr: hex(a)?,
@@ -323,6 +337,16 @@ mod tests {
             addr: 0x43,
         })
         .unwrap();
+        log.push(Change::ReturnAt {
+            addr: 0x44,
+            pushed: 0,
+        })
+        .unwrap();
+        log.push(Change::ReturnAt {
+            addr: 0x45,
+            pushed: 8,
+        })
+        .unwrap();
         log.push(Change::Breakpoint {
             ty: BpType::Hardware,
             addr: 0x42,
@@ -333,7 +357,7 @@ mod tests {
         assert_eq!(loaded, log.changes());
         log.forget_breakpoint(BpType::Software, 0xffffffff80200120)
             .unwrap();
-        assert_eq!(load_journal(&path).unwrap().unwrap().len(), 2);
+        assert_eq!(load_journal(&path).unwrap().unwrap().len(), 4);
         fs::write(&path, "guestrace-undo 1\nbogus\n").unwrap();
         assert!(load_journal(&path).is_err());
         fs::remove_dir_all(&dir).unwrap();

@@ -14,6 +14,7 @@ mod catalog;
 mod clock;
 mod context;
 pub mod dlib;
+mod epilogue;
 mod error;
 mod faults;
 mod fbt;

@@ -20,11 +20,10 @@ use crate::output::WriterSink;
 use crate::signals;
 use crate::timers::{Timer, Timers};
 
-/// Whether SDT calls are caught at a read watchpoint on `sdt_probe_func` as well as at the
-/// stub's breakpoint: only with `GUESTRACE_SDT_WATCH=1`. Off by default because on QEMU 7.2
-/// each watch event is followed by a second (flushing) stop, so it is no faster (BENCHMARKS.md).
+/// Whether SDT calls are caught at a read watchpoint on `sdt_probe_func` (the default) rather
+/// than only at the stub's breakpoint: `GUESTRACE_SDT_WATCH=0` turns it off, to compare.
 fn sdt_watch_enabled() -> bool {
-    std::env::var("GUESTRACE_SDT_WATCH").is_ok_and(|v| v == "1")
+    std::env::var("GUESTRACE_SDT_WATCH").map_or(true, |v| v != "0")
 }
 
 /// Lowest kernel address on amd64 (profile-N: arg0 is the PC only when it is the kernel's).
@@ -128,15 +127,26 @@ impl Guest {
                     .map_err(|e| Error::target("planting the breakpoint on sdt_probe_stub", e))?,
             );
             // Every SDT site is `call *sdt_probe_func(%rip)`: a read watchpoint on the pointer
-            // stops at the stub's entry like the breakpoint does, and QEMU 7.2 does not flush
-            // its translated code at that stop (it does at every breakpoint stop). The
-            // breakpoint stays as the safety net for other callers.
+            // stops at the stub's entry like the breakpoint does, and QEMU does not flush its
+            // translated code at that stop (it does at every breakpoint stop). The breakpoint
+            // moves just past the stub's first push, as the net for calls the watch misses.
+            // A stub that cannot take a read watchpoint (KVM has none) keeps the breakpoint.
             if sdt_watch_enabled() {
                 if let (Some(bp), Ok(func)) = (en.stub, self.image.elf_symbol("sdt_probe_func")) {
-                    self.target
-                        .watch_pointer(bp, func.address)
-                        .map_err(|e| Error::target("watching sdt_probe_func", e))?;
+                    let _ = self.target.watch_pointer(bp, func.address);
                 }
+            }
+            // Emulated returns resume at a `ret` of the kernel's: one packet per event
+            // instead of three. The stub's own exit is preferred (FreeBSD's ends in a tail
+            // call, so usually another function's is used).
+            if let Some(gadget) = crate::epilogue::return_gadget(
+                &self.image,
+                &["sdt_probe_stub", "kdb_backtrace"],
+                stub,
+            ) {
+                self.target
+                    .set_return_gadget(gadget)
+                    .map_err(|e| Error::target("checking the return instruction", e))?;
             }
             for &(id, id_addr, _) in &sdt {
                 self.target
@@ -145,7 +155,7 @@ impl Guest {
             }
         }
         for (addr, mut site) in fbt {
-            site.ret_offset = return_offset(&self.image, addr);
+            site.ret_offset = crate::epilogue::return_offset(&self.image, addr);
             let bp = self.target.add_breakpoint(addr, Kind::Entry).map_err(|e| {
                 Error::target(format!("planting an fbt breakpoint at 0x{addr:x}"), e)
             })?;
@@ -233,12 +243,13 @@ impl Guest {
         if std::env::var_os("GUESTRACE_STATS").is_some() {
             let st = self.target.stats();
             eprintln!(
-                "guestrace: stats: {} stops ({} at watchpoints, {} of them events) in {:.3} s, \
+                "guestrace: stats: {} stops ({} at watchpoints, {} of them events; {} at the stub's net) in {:.3} s, \
                  guest held stopped {:.3} s; {} shared-RAM reads, {} stub reads, {} spurious \
                  stops",
                 st.events,
                 st.watch_stops,
                 st.watch_events,
+                st.net_hits,
                 clock.elapsed().as_secs_f64(),
                 clock.held().as_secs_f64(),
                 st.ram_reads,
@@ -394,22 +405,4 @@ fn vcpu_state(regs: &Registers, caller: u64) -> VcpuState {
         caller,
         top: caller,
     }
-}
-
-/// fbt:::return's arg0, the offset of the function's return instruction: the `ret` of its
-/// frame-pointer epilogue (`pop %rbp; ret` or `leave; ret`), the last one when there are
-/// several (a caught return does not say which `ret` ran).
-fn return_offset(image: &symbols::KernelImage, addr: u64) -> u64 {
-    let Ok(f) = image.symbolize(addr).map(|s| s.map(|(n, _)| n)) else {
-        return 0;
-    };
-    let size = f
-        .and_then(|n| image.elf_symbol(&n).ok())
-        .map_or(0, |s| s.size);
-    let Ok(code) = image.read_bytes(addr, size) else {
-        return 0;
-    };
-    code.windows(2)
-        .rposition(|w| (w[0] == 0x5d || w[0] == 0xc9) && w[1] == 0xc3)
-        .map_or(0, |i| i as u64 + 1)
 }

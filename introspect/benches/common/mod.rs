@@ -78,8 +78,17 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 pub fn interleave(rows: &mut [Row<'_>], rounds: usize, slice: Duration) -> Results {
     let mut us = vec![Vec::new(); rows.len()];
     let mut events = vec![0u64; rows.len()];
+    // BENCH_ROWS=a,b runs only the rows whose names contain one of those words.
+    let only = std::env::var("BENCH_ROWS").ok();
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|w| name.contains(w)))
+    };
     for _ in 0..rounds {
         for (i, row) in rows.iter_mut().enumerate() {
+            if !wanted(row.name) {
+                continue;
+            }
             if let Some((u, n)) = (row.run)(slice) {
                 us[i].push(u);
                 events[i] += n;
@@ -162,10 +171,13 @@ pub fn any_ret(elf: &Path, not_in: (u64, u64)) -> Option<u64> {
     text.lines()
         .filter(|l| l.trim_end().ends_with("\tret"))
         .filter_map(|l| u64::from_str_radix(l.trim().split(':').next()?, 16).ok())
-        .find(|a| !(not_in.0..not_in.1).contains(a))
+        // Kernel-half text only: the boot code linked at low physical addresses is not
+        // mapped once the kernel runs.
+        .find(|a| *a >= 0xffff_8000_0000_0000 && !(not_in.0..not_in.1).contains(a))
 }
 
-/// Bench settings from the environment: BENCH_ROUNDS (default 5), BENCH_SLICE_MS (default 600).
+/// Bench settings from the environment: BENCH_ROUNDS (default 5), BENCH_SLICE_MS (default 600);
+/// BENCH_ROWS picks rows (see [`interleave`]).
 pub fn settings() -> (usize, Duration) {
     let rounds = std::env::var("BENCH_ROUNDS")
         .ok()
@@ -266,7 +278,9 @@ pub fn run(g: &Guest, title: &str) {
             enable(&mut t);
             let bp = t.add_breakpoint(g.stub, Kind::EmulatedReturn).expect("bp");
             if watch {
+                // What guestrace does: the watch catches the calls, a `ret` returns them.
                 t.watch_pointer(bp, g.hook).expect("watch");
+                t.set_return_gadget(gadget).expect("a ret");
             }
             Some(time_events(slice, || {
                 let s = t.resume_and_wait(None).expect("hit");
@@ -339,12 +353,6 @@ pub fn run(g: &Guest, title: &str) {
         Row {
             name: "progress floor (P rip=<a ret>; c; no reads)",
             run: Box::new(|slice| {
-                // On the benchmark-mode guest the untraced rows measure the guest's own time
-                // per call directly; this row also upsets that guest's workload within a
-                // second (a `soaccept` finds no connection), cause not found yet.
-                if g.counters.is_some() {
-                    return None;
-                }
                 let mut t = connect(g, true);
                 enable(&mut t);
                 t.add_breakpoint(g.stub, Kind::EmulatedReturn).expect("bp");
@@ -358,9 +366,15 @@ pub fn run(g: &Guest, title: &str) {
                 });
                 // The raw stops came from other call sites than the hit `t` saw: give it this
                 // stop's stack pointer, or leaving will emulate the return with a stale one.
+                // (`t`'s cached registers are the first hit's: read the live ones raw.)
                 let vcpu = t.stopped_vcpu().unwrap_or(1);
-                let sp = t.registers_of(vcpu).expect("registers").rsp();
-                t.set_register("rsp", sp).expect("rsp");
+                let sp_num = t.layout().find("rsp").expect("rsp").regnum;
+                let r = t.rsp();
+                r.select_thread(vcpu).expect("Hg");
+                let raw = r.read_register(sp_num).expect("p rsp");
+                let mut b = [0u8; 8];
+                b[..raw.len().min(8)].copy_from_slice(&raw[..raw.len().min(8)]);
+                t.set_register("rsp", u64::from_le_bytes(b)).expect("rsp");
                 Some(timed)
             }),
         },
@@ -369,7 +383,7 @@ pub fn run(g: &Guest, title: &str) {
             run: Box::new(emulated(false)),
         },
         Row {
-            name: "emulated return, pointer watch (g, [rsp+8])",
+            name: "emulated return, pointer watch + ret (g, [rsp+8])",
             run: Box::new(emulated(true)),
         },
         Row {
@@ -415,7 +429,7 @@ pub fn run(g: &Guest, title: &str) {
     let bare = "bare resume->stop cycle (no progress)";
     let floor = "progress floor (P rip=<a ret>; c; no reads)";
     let emul = "emulated return, breakpoint (g, [rsp+8])";
-    let watch = "emulated return, pointer watch (g, [rsp+8])";
+    let watch = "emulated return, pointer watch + ret (g, [rsp+8])";
     let push = "entry, push done host-side (g, 64 B at rdi)";
     let step = "entry, single-step over (g, 64 B at rdi)";
     let gdb = "gdb Python bp, $rdi + 64 B, stop() False";

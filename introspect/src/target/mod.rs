@@ -49,6 +49,8 @@ pub struct Target {
     regs: Option<Registers>,
     reg_writes: Vec<(usize, u64)>,
     pending: Pending,
+    /// A `ret` instruction emulated returns resume at (see [`Target::set_return_gadget`]).
+    return_gadget: Option<u64>,
     table: Table,
     unplant_on_resume: Vec<(BpType, u64)>,
     undo: UndoLog,
@@ -117,6 +119,7 @@ impl Target {
             regs: None,
             reg_writes: Vec::new(),
             pending: Pending::Nothing,
+            return_gadget: None,
             table: Table::default(),
             unplant_on_resume: Vec::new(),
             undo: UndoLog::new(journal),

@@ -36,16 +36,18 @@ impl Target {
         let ty = self.opts.breakpoint_type;
         // Read before planting: under KVM a software breakpoint patches the code.
         let mut code = [0u8; 2];
+        // Entry: to run the push host-side. Emulated return: to move the breakpoint past the
+        // push if a pointer watch takes over the entry (`watch_pointer`).
         let push = match kind {
-            Kind::Entry if self.opts.emulate_push => self
+            Kind::Entry if !self.opts.emulate_push => None,
+            _ => self
                 .read_stub(addr, &mut code)
                 .ok()
                 .and_then(|()| crate::prologue::decode(&code)),
-            _ => None,
         };
         self.plant(ty, addr)?;
         if kind == Kind::EmulatedReturn {
-            self.undo.push(Change::ReturnAt { addr })?;
+            self.undo.push(Change::ReturnAt { addr, pushed: 0 })?;
         }
         let id = self.table.new_bp_id();
         self.table.bps.push(Breakpoint {
@@ -55,17 +57,22 @@ impl Target {
             ty,
             push,
             pointer: None,
+            net: None,
         });
         Ok(id)
     }
 
     /// For an emulated-return breakpoint on the function that `pointer` points to: catch calls
-    /// made through the pointer (`call *pointer`) with a read watchpoint on it. QEMU 7.2 flushes
-    /// all translated code at every breakpoint stop but not at watchpoint stops; yet after each
-    /// such event it stops once more (a plain T05 at the return address, resumed silently,
-    /// which does flush), so on QEMU 7.2 these events cost about as much (BENCHMARKS.md).
-    /// The breakpoint stays as the fallback for calls that load the pointer first;
-    /// a read of the pointer that is not such a call is resumed silently.
+    /// made through the pointer (`call *pointer`) with a read watchpoint on it. QEMU flushes
+    /// all translated code at every breakpoint stop but not at watchpoint stops, so these
+    /// events cost little more than a bare stop. The watch stops with the call made (RIP at
+    /// the entry); a breakpoint at the entry too would stop that same call a second time
+    /// (QEMU's watch interrupt is still pending when the call's jump meets it), so the
+    /// breakpoint moves just past the function's first `push`, where it catches, before the
+    /// body does anything, every call the watch missed: calls that load the pointer first,
+    /// and a vCPU whose watch hit QEMU dropped because another vCPU stopped the VM at the
+    /// same moment. Such a hit is reported as the entry's, with the push undone. When the
+    /// first instruction is not a push, the breakpoint stays at the entry.
     pub fn watch_pointer(&mut self, id: BpId, pointer: u64) -> Result<()> {
         self.check()?;
         self.stopped_vcpu_or_err()?;
@@ -82,9 +89,38 @@ impl Target {
             });
         }
         self.plant(BpType::ReadWatch, pointer)?;
+        let net = bp.push.map(|p| bp.addr.wrapping_add(p.len));
+        if let Some(net) = net {
+            // The net goes in before the entry's breakpoint comes out: no gap.
+            self.plant(bp.ty, net)?;
+            self.undo.push(Change::ReturnAt {
+                addr: net,
+                pushed: 8,
+            })?;
+            self.unplant_now(bp.ty, bp.addr)?;
+        }
         if let Some(b) = self.table.bps.iter_mut().find(|b| b.id == id) {
             b.pointer = Some(pointer);
+            b.net = net;
         }
+        Ok(())
+    }
+
+    /// Makes emulated returns resume the vCPU at `addr`, a `ret` instruction anywhere in the
+    /// guest, instead of writing RIP and RSP: the guest then pops the return address itself,
+    /// and the resume is one `c ADDR` packet instead of two register writes and a `vCont`.
+    /// The byte there must be 0xc3 (checked); it is never written.
+    pub fn set_return_gadget(&mut self, addr: u64) -> Result<()> {
+        self.check()?;
+        let mut b = [0u8; 1];
+        self.read_stub(addr, &mut b)?;
+        if b[0] != 0xc3 {
+            return Err(Error::Breakpoint {
+                addr,
+                reason: format!("not a ret instruction (byte {:#04x})", b[0]),
+            });
+        }
+        self.return_gadget = Some(addr);
         Ok(())
     }
 
@@ -103,9 +139,21 @@ impl Target {
             self.unplant_now(BpType::ReadWatch, p)?;
         }
         if bp.kind == Kind::EmulatedReturn {
-            self.undo.forget(&Change::ReturnAt { addr: bp.addr })?;
+            self.undo.forget(&Change::ReturnAt {
+                addr: bp.addr,
+                pushed: 0,
+            })?;
         }
-        self.unplant_now(bp.ty, bp.addr)
+        match bp.net {
+            Some(net) => {
+                self.undo.forget(&Change::ReturnAt {
+                    addr: net,
+                    pushed: 8,
+                })?;
+                self.unplant_now(bp.ty, net)
+            }
+            None => self.unplant_now(bp.ty, bp.addr),
+        }
     }
 
     /// At a stop on an entry breakpoint: catch this call's return. The return is reported as

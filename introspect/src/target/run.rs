@@ -9,12 +9,18 @@ impl Target {
     pub fn resume(&mut self) -> Result<()> {
         self.check()?;
         let vcpu = self.stopped_vcpu_or_err()?;
-        if self.pending == Pending::EmulateReturn {
-            let sp = self.registers()?.rsp();
-            let ret = self.read_u64(sp)?;
-            self.set_known(RegId::Rip, ret)?;
-            self.set_known(RegId::Rsp, sp.wrapping_add(8))?;
-            self.pending = Pending::Nothing;
+        let mut resume = Resume::Continue;
+        if std::mem::replace(&mut self.pending, Pending::Nothing) == Pending::EmulateReturn {
+            match self.return_gadget.filter(|&g| !self.table.is_planted(g)) {
+                // The vCPU runs a `ret` itself: one packet, no register writes.
+                Some(gadget) => resume = Resume::ContinueAt(gadget),
+                None => {
+                    let sp = self.registers()?.rsp();
+                    let ret = self.read_u64(sp)?;
+                    self.set_known(RegId::Rip, ret)?;
+                    self.set_known(RegId::Rsp, sp.wrapping_add(8))?;
+                }
+            }
         }
         for (ty, addr) in std::mem::take(&mut self.unplant_on_resume) {
             if self.table.release(ty, addr) {
@@ -23,14 +29,14 @@ impl Target {
             }
         }
         let rip = self.regs.as_ref().map(|r| r.rip());
-        if let Some(rip) = rip.filter(|&r| self.table.is_planted(r)) {
+        if let Some(rip) = rip.filter(|&r| resume == Resume::Continue && self.table.is_planted(r)) {
             if !self.emulate_push(rip)? {
                 self.queue_register_writes(vcpu);
                 self.step_over(vcpu, rip)?;
             }
         }
         self.queue_register_writes(vcpu);
-        self.rsp.resume(Resume::Continue)?;
+        self.rsp.resume(resume)?;
         self.mark_running();
         Ok(())
     }
@@ -249,17 +255,30 @@ impl Target {
             };
             return Ok(Some(Stop { vcpu, event }));
         }
+        // Just past a watched function's first push: a call the watch missed, caught by the
+        // safety net, or a watch stop QEMU delivered one instruction late (seen when the
+        // call's target page holds a breakpoint). Undo the push (the pushed register is
+        // unchanged, so only RSP moves back) and report it as the entry's event, so the caller
+        // sees the registers it would have seen there.
+        let rip = match self.table.by_net(rip).map(|b| b.addr) {
+            Some(entry) => {
+                if watch.is_none() {
+                    self.stats.net_hits += 1;
+                }
+                self.set_known(RegId::Rsp, sp.wrapping_add(8))?;
+                self.set_known(RegId::Rip, entry)?;
+                entry
+            }
+            None => rip,
+        };
         // Any stop with RIP at one of our breakpoints is that breakpoint's event: its
         // instruction has not run yet, and the resume runs past it. That includes a read
         // watchpoint stop just after `call *pointer` (or `jmp *pointer`) into the function the
         // pointer serves: x86 TCG stops after the accessing instruction, so the return address
-        // is pushed and RIP is the callee's entry, exactly as at the breakpoint, and QEMU 7.2
-        // skips its translation-cache flush for this stop (but, seen on the model guest, it
-        // then stops once more, T05 without `watch`, at the emulated return address as soon as
-        // it resumes; that stop is resumed as spurious and flushes). The return is emulated
-        // from here, so the
-        // breakpoint cannot fire again for the same call. A watch stop elsewhere (a load of
-        // the pointer) falls through to the spurious case and the breakpoint catches the call.
+        // is pushed and RIP is the callee's entry, exactly as at the breakpoint (and QEMU
+        // skips its translation-cache flush for this stop). The return is emulated from here.
+        // A watch stop elsewhere (a load of the pointer) falls through to the spurious case,
+        // and the safety net catches the call.
         if let Some(bp) = self.table.at(rip) {
             let (id, kind) = (bp.id, bp.kind);
             if watch.is_some() && bp.pointer == watch {

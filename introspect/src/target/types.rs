@@ -129,6 +129,9 @@ pub struct Stats {
     /// Watchpoint stops reported as the watched function's breakpoint event (RIP at its
     /// entry after `call *pointer`): events that cost no translation-cache flush.
     pub watch_events: u64,
+    /// Calls caught by the safety-net breakpoint past a watched function's first push (the
+    /// watch missed them; see [`Target::watch_pointer`]).
+    pub net_hits: u64,
     /// Reads served from the RAM file.
     pub ram_reads: u64,
     /// Reads served by `m`.

@@ -52,11 +52,15 @@ static u64 *low(u64 pa) { return (u64 *)pa; } /* identity map */
 
 /* The function whose body must never run while traced (an emulated-return target). Seven
  * arguments: the last one is on the stack at [rsp+8] at entry. */
-__attribute__((noinline, noipa, section(".stub_text"))) void
-probe_stub(u64 id, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
+__attribute__((noinline, noipa)) void note_stub_body(void) { stub_body_runs++; }
+
+/* Not a leaf, like FreeBSD's sdt_probe_stub (which prints and backtraces): with frame pointers
+ * it starts with push %rbp, where a pointer watch moves its breakpoint. */
+__attribute__((noinline, noipa, optimize("no-optimize-sibling-calls"), section(".stub_text")))
+void probe_stub(u64 id, u64 a0, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5)
 {
     (void)id; (void)a0; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5;
-    stub_body_runs++;
+    note_stub_body();
 }
 
 __attribute__((noinline, noipa)) void count_call(struct obj *o) { o->calls++; }
@@ -84,13 +88,26 @@ u64 recurse(u64 n)
     return r + n;
 }
 
+/* The pointer loaded first, then `call *%reg`: a read watch on the pointer stops at the load,
+ * not at the stub, so the stub's breakpoint must catch this call. A function of its own, so the
+ * compiler cannot merge it with the `call *probe_func(%rip)` site. */
+__attribute__((noinline, noipa)) static void probe_loaded_first(int cpu)
+{
+    void (*f)(u64, u64, u64, u64, u64, u64, u64) = probe_func;
+    __asm__ volatile("" : "+r"(f));
+    f((u64)cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000, 0xabc0 + cpu);
+}
+
 static void work(int cpu)
 {
     for (;;) {
         loops[cpu]++;
         if (probe_enabled) {
             probe_sites[cpu]++;
-            probe_func((u64)cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000, 0xabc0 + cpu);
+            if (loops[cpu] % 8 != 0)
+                probe_func((u64)cpu + 1, 0x1000 + cpu, 0x2000, 0x3000, 0x4000, 0x5000, 0xabc0 + cpu);
+            else
+                probe_loaded_first(cpu);
         }
         traced_func(&objs[cpu], loops[cpu]);
         recurse(3);
