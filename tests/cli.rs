@@ -254,8 +254,19 @@ fn profile_samples_the_guest_kernel_and_fbt_return_gives_the_return_value() {
         .expect("run guestrace");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    // Samples land in the guest kernel's functions, named from its symbols.
+    // Samples land in the guest kernel's functions, named from its symbols, one key per
+    // function (func() drops the offset, as dtrace's does).
     assert!(stdout.contains("kernel`"), "{stdout}");
+    let keys: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|k| k.starts_with("kernel`"))
+        .collect();
+    assert!(keys.iter().all(|k| !k.contains('+')), "{stdout}");
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), keys.len(), "one line per function: {stdout}");
     // soreceive_dgram returns 0 or EWOULDBLOCK (35); arg1 and args[1] agree.
     let rets: Vec<(i64, i64)> = stdout
         .lines()

@@ -85,11 +85,14 @@ impl Machine {
             }
             Subr::Rand => Val::I(u64::from(self.next_rand() as u32 as i32 as u32)),
             Subr::Sym => {
+                // dtrace prints sym()/func() as ``module`symbol``, never with the offset, so
+                // `@[func(arg0)]` counts per function, not per address.
                 let addr = int(0);
-                s(f.ctx
-                    .symbolize(addr)
-                    .unwrap_or_else(|| format!("0x{addr:x}"))
-                    .into_bytes())
+                let name = f.ctx.symbolize(addr).map(|n| match n.rfind('+') {
+                    Some(i) if n[..i].contains('`') => n[..i].to_string(),
+                    _ => n,
+                });
+                s(name.unwrap_or_else(|| format!("0x{addr:x}")).into_bytes())
             }
             Subr::Mod => {
                 let addr = int(0);

@@ -378,7 +378,7 @@ fn stack_and_symbolic_addresses_come_from_the_provider() {
     assert_eq!(
         r.out,
         concat!(
-            "kernel`tcp_output+0x10|kernel`tcp_output+0x10|0x1234\n",
+            "kernel`tcp_output+0x10|kernel`tcp_output|0x1234\n",
             "              kernel`tcp_output+0x10\n",
             "              kernel`ip_output\n",
             "              0x1234\n",
