@@ -432,3 +432,64 @@ fn refuses_when_dtrace_is_loaded_or_a_probe_id_is_taken() {
         .stub_calls;
     assert_running_quietly(&guest, complaints);
 }
+
+/// Counts from the `GUESTRACE_STATS=1` line: (stops, interrupts).
+fn stops_and_interrupts(stderr: &str) -> (u64, u64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("guestrace: stats: "))
+        .unwrap_or_else(|| panic!("no stats line in {stderr}"));
+    let number_before = |word: &str| {
+        let at = line
+            .find(word)
+            .unwrap_or_else(|| panic!("{word} in {line}"));
+        line[..at]
+            .split_whitespace()
+            .last()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("a number before {word} in {line}"))
+    };
+    (number_before(" stops ("), number_before(" interrupts;"))
+}
+
+#[test]
+fn ticks_leave_the_guest_running_unless_their_clause_reads_it() {
+    let guest = boot();
+    // kdb_backtrace only runs from sdt_probe_stub's body, which tracing never lets run: the
+    // fbt probe attaches to the guest and never fires.
+    let run = |clause: &str| {
+        let script = format!(
+            "fbt::kdb_backtrace:entry {{ trace(1); }} tick-20ms {{ n++; {clause} }} \
+             tick-20ms /n == 25/ {{ printf(\"@@ticks %d\\n\", n); exit(0); }}"
+        );
+        let out = Command::new(guestrace())
+            .args(["-q", "-n", &script])
+            .args(target_args(&guest))
+            .env("GUESTRACE_STATS", "1")
+            .output()
+            .expect("run guestrace");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("@@ticks 25"),
+            "{}",
+            text(&out.stdout)
+        );
+        stops_and_interrupts(&text(&out.stderr))
+    };
+    // Counting and printing need nothing from the guest: no stop at all, but the one that
+    // ends the run (END may read the guest).
+    let (stops, interrupts) = run("");
+    assert_eq!(stops, 0);
+    assert!(
+        interrupts <= 1,
+        "{interrupts} interrupts for host-only ticks"
+    );
+    // execname reads the guest's current thread: each of those ticks stops the guest once.
+    let (stops, interrupts) = run("@[execname] = count();");
+    assert_eq!(stops, 0);
+    assert!(
+        (25..=27).contains(&interrupts),
+        "{interrupts} interrupts for 25 guest-reading ticks"
+    );
+    assert_restored(&guest);
+}

@@ -30,6 +30,13 @@ impl GuestClock {
         }
     }
 
+    /// The guest stopped at `at` (a moment already past).
+    pub(crate) fn stopped_at(&mut self, at: Instant) {
+        if self.stopped_at.is_none() {
+            self.stopped_at = Some(at);
+        }
+    }
+
     /// The guest is about to run again.
     pub(crate) fn resumed(&mut self) {
         if let Some(t) = self.stopped_at.take() {

@@ -3,7 +3,9 @@
 //! one read), built-ins from the stopped vCPU and the guest profile, and stack().
 
 use guests::freebsd10::{ThreadInfo, ThreadLayout};
-use introspect::Target;
+use std::time::Instant;
+
+use introspect::{Registers, Stop, Target};
 use lang::{Builtin, Fault, FireContext};
 use symbols::KernelImage;
 
@@ -32,7 +34,32 @@ pub(crate) struct VcpuState {
     pub top: u64,
 }
 
-/// A [`FireContext`] over a stopped guest.
+impl VcpuState {
+    /// The state of the vCPU whose registers these are; `caller` as known at the probe site.
+    pub(crate) fn of(regs: &Registers, caller: u64) -> VcpuState {
+        VcpuState {
+            cpu: regs.vcpu().saturating_sub(1),
+            gs_base: regs.get("gs_base").unwrap_or(0),
+            rbp: regs.get("rbp").unwrap_or(0),
+            caller,
+            top: caller,
+        }
+    }
+
+    /// A vCPU caught at an arbitrary point (an interrupt, a profile sample): its PC is the
+    /// innermost frame of stack() when it is the kernel's.
+    pub(crate) fn sampled(regs: &Registers) -> VcpuState {
+        let pc = regs.rip();
+        VcpuState {
+            top: if pc >= KERNEL_MIN { pc } else { 0 },
+            ..VcpuState::of(regs, 0)
+        }
+    }
+}
+
+/// A [`FireContext`] over the guest. Usually the guest is stopped at the probe; a tick firing
+/// while it runs ([`GuestContext::running`]) stops it only when the clause first needs it
+/// (guest memory, the current thread, stack()), so a tick that prints or counts never does.
 pub(crate) struct GuestContext<'a> {
     pub target: &'a mut Target,
     pub image: &'a KernelImage,
@@ -42,6 +69,10 @@ pub(crate) struct GuestContext<'a> {
     pub vcpu: VcpuState,
     thread: Option<ThreadInfo>,
     blocks: Vec<(u64, Vec<u8>)>,
+    /// The guest was running when the firing began and has not been stopped yet.
+    running: bool,
+    /// The stop this firing made (with when), for the event loop to take over.
+    stopped: Option<(Stop, Instant)>,
 }
 
 impl<'a> GuestContext<'a> {
@@ -62,12 +93,45 @@ impl<'a> GuestContext<'a> {
             vcpu,
             thread: None,
             blocks: Vec::new(),
+            running: false,
+            stopped: None,
         }
+    }
+
+    /// A firing that begins with the guest running (see [`GuestContext::stop_made`]).
+    pub(crate) fn running(mut self) -> Self {
+        self.running = true;
+        self
+    }
+
+    /// The stop this firing made to read the guest, if it did: the loop must handle it (it
+    /// may even be a probe hit that came in as the VM stopped) and resume the guest.
+    pub(crate) fn stop_made(self) -> Option<(Stop, Instant)> {
+        self.stopped
+    }
+
+    /// Stops a running guest before the first read of it; false if that failed.
+    fn guest_stopped(&mut self) -> bool {
+        if !self.running {
+            return true;
+        }
+        let Ok(stop) = self.target.interrupt() else {
+            return false;
+        };
+        self.running = false;
+        self.stopped = Some((stop, Instant::now()));
+        if let Ok(regs) = self.target.registers() {
+            self.vcpu = VcpuState::sampled(regs);
+        }
+        true
     }
 
     fn thread(&mut self) -> Option<&ThreadInfo> {
         if self.thread.is_none() {
             let layout = self.thread_layout?;
+            if !self.guest_stopped() {
+                return None;
+            }
             let mut mem = TargetMemory(self.target);
             let td = layout.curthread(&mut mem, self.vcpu.gs_base).ok()?;
             self.thread = layout.info(&mut mem, td).ok();
@@ -76,6 +140,9 @@ impl<'a> GuestContext<'a> {
     }
 
     fn read_cached(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
+        if !self.guest_stopped() {
+            return Err(Fault { addr });
+        }
         let end = addr.checked_add(buf.len() as u64).ok_or(Fault { addr })?;
         for (base, bytes) in &self.blocks {
             if addr >= *base && end <= base + bytes.len() as u64 {
@@ -129,7 +196,10 @@ impl FireContext for GuestContext<'_> {
             Builtin::Pid => self.thread().map_or(0, |t| t.pid as i64 as u64),
             Builtin::Tid => self.thread().map_or(0, |t| t.tid as i64 as u64),
             Builtin::Curthread => self.thread().map_or(0, |t| t.td),
-            Builtin::Caller => self.vcpu.caller,
+            Builtin::Caller => {
+                self.guest_stopped();
+                self.vcpu.caller
+            }
             Builtin::Stackdepth => self.stack().len() as u64,
             _ => 0,
         }
@@ -152,6 +222,9 @@ impl FireContext for GuestContext<'_> {
         // Kernels built with frame pointers (FreeBSD's -fno-omit-frame-pointer): [rbp] is the
         // caller's rbp, [rbp+8] the return address.
         let mut frames = Vec::new();
+        if !self.guest_stopped() {
+            return frames;
+        }
         if self.vcpu.top >= KERNEL_MIN {
             frames.push(self.vcpu.top);
         }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use introspect::{BpId, Event, Kind, Registers, Stop};
+use introspect::{BpId, Event, Kind, Stop};
 use lang::{Flow, OutputSink, ProbeKind, Program, BEGIN_ID};
 
 use crate::catalog::ProbeSource;
@@ -206,10 +206,22 @@ impl Guest {
         let mut timers = Timers::new(program.enabled_probes());
         let mut last = first;
         let mut cancelled = false;
+        // Whether the guest runs now: a tick that does not read it leaves it running.
+        let mut running = false;
         while flow == Flow::Continue && !signals::stop_requested() {
             let timeout = timers.until_next();
-            clock.resumed();
-            let stop = match self.target.resume_and_wait(timeout) {
+            if !running {
+                clock.resumed();
+                match self.target.resume() {
+                    Ok(()) => running = true,
+                    Err(introspect::Error::Cancelled) => {
+                        cancelled = true;
+                        break;
+                    }
+                    Err(e) => return Err(Error::target("resuming the guest", e)),
+                }
+            }
+            let stop = match self.target.wait_for(timeout) {
                 Ok(s) => s,
                 Err(introspect::Error::Cancelled) => {
                     cancelled = true;
@@ -217,41 +229,85 @@ impl Guest {
                 }
                 Err(e) => return Err(Error::target("waiting for the guest", e)),
             };
-            clock.stopped();
-            crate::faults::injected(self.target.stats().events)?;
-            let (f, state) = match self.on_stop(program, out, &clock, en, &stop) {
-                Ok(r) => r,
-                Err(Error::Target {
-                    source: introspect::Error::Cancelled,
-                    ..
-                }) => {
+            if let Some(stop) = stop {
+                running = false;
+                clock.stopped();
+                if !self.handle(program, out, &clock, en, &stop, (&mut flow, &mut last))? {
                     cancelled = true;
                     break;
                 }
-                Err(e) => return Err(e),
-            };
-            flow = f;
-            last = state;
+            }
             if flow == Flow::Continue
                 && !timers.is_empty()
                 && timers.until_next().is_some_and(|d| d.is_zero())
             {
-                flow = self.fire_timers(program, out, &clock, timers.take_due(), state)?;
+                let due = timers.take_due();
+                // profile-N samples every vCPU's PC: that needs the guest stopped.
+                if running && due.iter().any(|t| t.every_cpu) {
+                    let stop = match self.target.interrupt() {
+                        Ok(s) => s,
+                        Err(introspect::Error::Cancelled) => {
+                            cancelled = true;
+                            break;
+                        }
+                        Err(e) => return Err(Error::target("stopping the guest", e)),
+                    };
+                    running = false;
+                    clock.stopped();
+                    if !self.handle(program, out, &clock, en, &stop, (&mut flow, &mut last))? {
+                        cancelled = true;
+                        break;
+                    }
+                }
+                if flow == Flow::Continue && running {
+                    let (f, made) = self.fire_ticks_running(program, out, &clock, &due, last);
+                    flow = f;
+                    if let Some((stop, at)) = made {
+                        // The clause stopped the guest to read it; what QEMU reported then
+                        // may be a probe hit, which fires now like any other.
+                        running = false;
+                        clock.stopped_at(at);
+                        if flow == Flow::Continue
+                            && !self.handle(
+                                program,
+                                out,
+                                &clock,
+                                en,
+                                &stop,
+                                (&mut flow, &mut last),
+                            )?
+                        {
+                            cancelled = true;
+                            break;
+                        }
+                    }
+                } else if flow == Flow::Continue {
+                    flow = self.fire_timers(program, out, &clock, due, last)?;
+                }
             }
             out.flush();
+        }
+        // END may read the guest: stop it (a probe hit now is past exit() and not fired).
+        if running && !cancelled {
+            match self.target.interrupt() {
+                Ok(_) => clock.stopped(),
+                Err(introspect::Error::Cancelled) => cancelled = true,
+                Err(e) => return Err(Error::target("stopping the guest", e)),
+            }
         }
         if std::env::var_os("GUESTRACE_STATS").is_some() {
             let st = self.target.stats();
             eprintln!(
                 "guestrace: stats: {} stops ({} at watchpoints, {} of them events; {} at the stub's net) in {:.3} s, \
-                 guest held stopped {:.3} s; {} shared-RAM reads, {} stub reads, {} spurious \
-                 stops",
+                 guest held stopped {:.3} s; {} interrupts; {} shared-RAM reads, {} stub reads, \
+                 {} spurious stops",
                 st.events,
                 st.watch_stops,
                 st.watch_events,
                 st.net_hits,
                 clock.elapsed().as_secs_f64(),
                 clock.held().as_secs_f64(),
+                st.interrupts,
                 st.ram_reads,
                 st.stub_reads,
                 st.spurious_stops
@@ -267,13 +323,63 @@ impl Guest {
         Ok(status)
     }
 
+    /// One stop: the probe it is (if any) fires, and `flow` and the last vCPU state follow.
+    /// False when the run was cancelled meanwhile.
+    fn handle(
+        &mut self,
+        program: &mut Program,
+        out: &mut dyn OutputSink,
+        clock: &GuestClock,
+        en: &Enabled,
+        stop: &Stop,
+        (flow, last): (&mut Flow, &mut VcpuState),
+    ) -> Result<bool, Error> {
+        crate::faults::injected(self.target.stats().events)?;
+        match self.on_stop(program, out, clock, en, stop) {
+            Ok((f, state)) => {
+                (*flow, *last) = (f, state);
+                Ok(true)
+            }
+            Err(Error::Target {
+                source: introspect::Error::Cancelled,
+                ..
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Fires due tick-N probes while the guest runs. A clause that reads the guest stops it
+    /// (once); that stop comes back for the loop to handle.
+    fn fire_ticks_running(
+        &mut self,
+        program: &mut Program,
+        out: &mut dyn OutputSink,
+        clock: &GuestClock,
+        due: &[Timer],
+        last: VcpuState,
+    ) -> (Flow, Option<(Stop, std::time::Instant)>) {
+        let mut made = None;
+        for t in due {
+            let mut ctx = self.context(clock, [0; 10], last);
+            if made.is_none() {
+                ctx = ctx.running();
+            }
+            let flow = program.fire(t.probe, &mut ctx, out);
+            made = made.or(ctx.stop_made());
+            if flow != Flow::Continue {
+                return (flow, made);
+            }
+        }
+        (Flow::Continue, made)
+    }
+
     fn stopped_state(&mut self) -> Result<VcpuState, Error> {
         let regs = self
             .target
             .registers()
             .map_err(|e| Error::target("reading registers", e))?
             .clone();
-        Ok(vcpu_state(&regs, 0))
+        Ok(VcpuState::of(&regs, 0))
     }
 
     fn on_stop(
@@ -292,7 +398,7 @@ impl Guest {
         let reg = |n: usize| regs.arg(n).unwrap_or(0);
         let sp = regs.rsp();
         let caller = self.target.read_u64(sp).unwrap_or(0);
-        let state = vcpu_state(&regs, caller);
+        let state = VcpuState::of(&regs, caller);
         let flow = match &stop.event {
             Event::Breakpoint { id, .. } if Some(*id) == en.stub => {
                 let probe = reg(0) as u32;
@@ -384,9 +490,7 @@ impl Guest {
                 } else {
                     args[1] = pc;
                 }
-                // The sampled PC is the innermost frame of stack() (kernel PCs only).
-                let mut state = vcpu_state(&regs, 0);
-                state.top = args[0];
+                let state = VcpuState::sampled(&regs);
                 let flow = self.fire(program, out, clock, t.probe, args, state);
                 if flow != Flow::Continue {
                     return Ok(flow);
@@ -394,15 +498,5 @@ impl Guest {
             }
         }
         Ok(Flow::Continue)
-    }
-}
-
-fn vcpu_state(regs: &Registers, caller: u64) -> VcpuState {
-    VcpuState {
-        cpu: regs.vcpu().saturating_sub(1),
-        gs_base: regs.get("gs_base").unwrap_or(0),
-        rbp: regs.get("rbp").unwrap_or(0),
-        caller,
-        top: caller,
     }
 }

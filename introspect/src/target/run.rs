@@ -146,6 +146,19 @@ impl Target {
     /// Waits for the next stop worth reporting. `timeout` None waits until a breakpoint, an
     /// interrupt or a cleanup; on time-out the VM is interrupted ([`Event::Interrupted`]).
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Stop> {
+        match self.wait_inner(timeout, true)? {
+            Some(stop) => Ok(stop),
+            None => Err(Error::State("wait ended without a stop")),
+        }
+    }
+
+    /// Like [`Target::wait`], but a time-out leaves the VM running and returns None (wait
+    /// again, or [`Target::interrupt`] it).
+    pub fn wait_for(&mut self, timeout: Option<Duration>) -> Result<Option<Stop>> {
+        self.wait_inner(timeout, false)
+    }
+
+    fn wait_inner(&mut self, timeout: Option<Duration>, stop_at_end: bool) -> Result<Option<Stop>> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let (mut silent, mut last_silent) = (0u32, None);
         loop {
@@ -161,17 +174,22 @@ impl Target {
                     }
                     self.rsp.wake().interrupt.store(false, Ordering::SeqCst);
                     self.interrupt_sent = true;
+                    self.stats.interrupts += 1;
                     self.rsp.interrupt()?
                 }
                 Err(Error::Timeout { .. }) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                    if !stop_at_end {
+                        return Ok(None);
+                    }
                     self.interrupt_sent = true;
+                    self.stats.interrupts += 1;
                     self.rsp.interrupt()?
                 }
                 Err(e) => return Err(e),
             };
             if let Some(stop) = self.classify(reply)? {
                 self.stats.events += 1;
-                return Ok(stop);
+                return Ok(Some(stop));
             }
             // The same vCPU stopping at the same place again and again for nothing of ours is
             // a loop (e.g. a breakpoint another debugger left): report it rather than spin.
@@ -208,6 +226,7 @@ impl Target {
             return Err(Error::State("already stopped"));
         }
         self.interrupt_sent = true;
+        self.stats.interrupts += 1;
         let s = self.rsp.interrupt()?;
         match self.classify(s)? {
             Some(stop) => Ok(stop),

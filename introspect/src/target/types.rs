@@ -118,6 +118,8 @@ pub enum RamStatus {
 pub struct Stats {
     /// Stops reported to the caller.
     pub events: u64,
+    /// Times the VM was interrupted (time-outs, [`Target::interrupt`], interrupters).
+    pub interrupts: u64,
     /// Single-steps that returned without executing anything (retried).
     pub spurious_steps: u64,
     /// Stops that were not ours (stray-byte T02) and were resumed silently.
