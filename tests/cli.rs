@@ -243,7 +243,7 @@ fn profile_samples_the_guest_kernel_and_fbt_return_gives_the_return_value() {
             "-n",
             "profile-97 { @pcs[func(arg0)] = count(); }",
             "-n",
-            "fbt::soreceive_dgram:return { printf(\"@@ret %d %d\\n\", arg1, args[1]); n++; }",
+            "fbt::soreceive_dgram:return { printf(\"@@ret %d %d %d\\n\", arg1, args[1], arg0); n++; }",
             "-n",
             "fbt::soreceive_dgram:return /n == 4/ { exit(0); }",
             "-n",
@@ -267,8 +267,11 @@ fn profile_samples_the_guest_kernel_and_fbt_return_gives_the_return_value() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), keys.len(), "one line per function: {stdout}");
-    // soreceive_dgram returns 0 or EWOULDBLOCK (35); arg1 and args[1] agree.
-    let rets: Vec<(i64, i64)> = stdout
+    // soreceive_dgram returns 0 or EWOULDBLOCK (35); arg1 and args[1] agree; arg0 is the offset
+    // of one of its `ret` instructions, as objdump disassembles them.
+    let ret_offsets = ret_offsets(guest.kernel_elf(), "soreceive_dgram");
+    assert!(ret_offsets.len() >= 2, "{ret_offsets:?}");
+    let rets: Vec<(i64, i64, i64)> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("@@ret "))
         .map(|l| {
@@ -276,18 +279,44 @@ fn profile_samples_the_guest_kernel_and_fbt_return_gives_the_return_value() {
                 .split_whitespace()
                 .filter_map(|v| v.parse().ok())
                 .collect();
-            (w[0], w[1])
+            (w[0], w[1], w[2])
         })
         .collect();
     assert!(
         !rets.is_empty(),
         "soreceive_dgram returned in 1.5 s: {stdout}"
     );
-    for (a, b) in rets {
+    for (a, b, off) in rets {
         assert_eq!(a, b);
         assert!(a == 0 || a == 35, "return value {a}");
+        assert!(
+            ret_offsets.contains(&off),
+            "arg0 {off} not in {ret_offsets:?}"
+        );
     }
     assert_restored(&guest);
+}
+
+/// Offsets of the `ret` instructions in `function`, from objdump's disassembly.
+fn ret_offsets(elf: &std::path::Path, function: &str) -> Vec<i64> {
+    let out = Command::new("objdump")
+        .args(["-d", "--no-show-raw-insn"])
+        .arg(elf)
+        .output()
+        .expect("objdump");
+    let text = text(&out.stdout);
+    let header = format!("<{function}>:");
+    let mut lines = text.lines().skip_while(|l| !l.ends_with(&header));
+    let start = lines
+        .next()
+        .and_then(|l| u64::from_str_radix(l.split_whitespace().next()?, 16).ok())
+        .expect("function in the disassembly");
+    lines
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.trim_end().ends_with("\tret"))
+        .filter_map(|l| u64::from_str_radix(l.trim().split(':').next()?, 16).ok())
+        .map(|a| (a - start) as i64)
+        .collect()
 }
 
 /// Runs guestrace tracing ip:::send in the background until it has printed `lines` lines.

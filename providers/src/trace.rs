@@ -29,15 +29,23 @@ fn sdt_watch_enabled() -> bool {
 /// Lowest kernel address on amd64 (profile-N: arg0 is the PC only when it is the kernel's).
 const KERNEL_MIN: u64 = 0xffff_8000_0000_0000;
 
-/// What each fbt breakpoint stands for.
+/// What each fbt entry breakpoint stands for.
 #[derive(Debug, Clone, Copy, Default)]
 struct FbtSite {
     entry: Option<u32>,
+    /// A return probe caught by the call's return address (the function has no `ret` of its
+    /// own to break on); its arg0 is then unknown and 0.
     ret: Option<u32>,
     nargs: usize,
     addr: u64,
-    /// Offset of the function's return instruction (fbt:::return's arg0).
-    ret_offset: u64,
+}
+
+/// An fbt return probe's breakpoint on one of the function's `ret` instructions.
+#[derive(Debug, Clone, Copy)]
+struct FbtReturn {
+    probe: u32,
+    /// The `ret`'s offset in the function (arg0).
+    offset: u64,
 }
 
 /// What the loop needs to map stops to probes.
@@ -45,6 +53,7 @@ struct Enabled {
     stub: Option<BpId>,
     sdt_nargs: HashMap<u32, usize>,
     fbt: HashMap<BpId, FbtSite>,
+    fbt_returns: HashMap<BpId, FbtReturn>,
 }
 
 impl Guest {
@@ -104,6 +113,7 @@ impl Guest {
             stub: None,
             sdt_nargs: sdt.iter().map(|&(id, _, n)| (id, n)).collect(),
             fbt: HashMap::new(),
+            fbt_returns: HashMap::new(),
         };
         if !sdt.is_empty() {
             let Some(f) = &self.freebsd else {
@@ -155,7 +165,29 @@ impl Guest {
             }
         }
         for (addr, mut site) in fbt {
-            site.ret_offset = crate::epilogue::return_offset(&self.image, addr);
+            // Return probes go on the function's own `ret` instructions, as FreeBSD's fbt
+            // puts them: one stop per return, and arg0 says which `ret` ran. A function with
+            // none (it leaves only by tail calls) has its returns caught at the return
+            // address instead, from the entry breakpoint.
+            if let Some(probe) = site.ret {
+                let rets = crate::epilogue::return_sites(&self.image, addr);
+                if !rets.is_empty() && !rets.contains(&addr) {
+                    for at in rets {
+                        let bp = self
+                            .target
+                            .add_breakpoint(at, Kind::EmulatedReturn)
+                            .map_err(|e| {
+                                Error::target(format!("planting an fbt breakpoint at 0x{at:x}"), e)
+                            })?;
+                        let offset = at - addr;
+                        en.fbt_returns.insert(bp, FbtReturn { probe, offset });
+                    }
+                    site.ret = None;
+                }
+            }
+            if site.entry.is_none() && site.ret.is_none() {
+                continue;
+            }
             let bp = self.target.add_breakpoint(addr, Kind::Entry).map_err(|e| {
                 Error::target(format!("planting an fbt breakpoint at 0x{addr:x}"), e)
             })?;
@@ -422,6 +454,17 @@ impl Guest {
                 }
                 self.fire(program, out, clock, probe, args, state)
             }
+            Event::Breakpoint { id, .. } if en.fbt_returns.contains_key(id) => {
+                let Some(r) = en.fbt_returns.get(id).copied() else {
+                    return Ok((Flow::Continue, state));
+                };
+                // At the `ret`: RSP points at the return address, so stack() starts in the
+                // caller, as it does at the return address itself.
+                let mut args = [0u64; 10];
+                args[0] = r.offset;
+                args[1] = regs.get("rax").unwrap_or(0);
+                self.fire(program, out, clock, r.probe, args, state)
+            }
             Event::Breakpoint { id, .. } => {
                 let Some(site) = en.fbt.get(id).copied() else {
                     return Ok((Flow::Continue, state));
@@ -446,10 +489,9 @@ impl Guest {
                     None => Flow::Continue,
                 }
             }
-            Event::Return { tag, entry, .. } => {
-                let off = en.fbt.get(entry).map_or(0, |s| s.ret_offset);
+            Event::Return { tag, .. } => {
+                // arg0, the `ret`'s offset, is unknown here: 0.
                 let mut args = [0u64; 10];
-                args[0] = off;
                 args[1] = regs.get("rax").unwrap_or(0);
                 // Stopped at the return address: the caller's frame is innermost in stack().
                 let mut st = state;
