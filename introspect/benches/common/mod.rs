@@ -434,38 +434,20 @@ pub fn run(g: &Guest, title: &str) {
     let step = "entry, single-step over (g, 64 B at rdi)";
     let gdb = "gdb Python bp, $rdi + 64 B, stop() False";
     println!("ratios (median of same-round ratios):");
-    println!(
-        "  emulated return (bp)    / bare cycle     {:.2}",
-        r.ratio(emul, bare)
-    );
-    println!(
-        "  emulated return (watch) / bare cycle     {:.2}",
-        r.ratio(watch, bare)
-    );
-    println!(
-        "  progress floor          / bare cycle     {:.2}",
-        r.ratio(floor, bare)
-    );
-    println!(
-        "  emulated return (bp)    / progress floor {:.2}",
-        r.ratio(emul, floor)
-    );
-    println!(
-        "  gdb / entry (push host-side)             {:.2}",
-        r.ratio(gdb, push)
-    );
-    println!(
-        "  gdb / entry (single-step)                {:.2}",
-        r.ratio(gdb, step)
-    );
-    println!(
-        "  m / shared RAM, 64 B                     {:.0}",
-        r.ratio("read 64 B with m", "read 64 B from shared RAM")
-    );
-    println!(
-        "  m / shared RAM, 64 KiB                   {:.0}",
-        r.ratio("read 64 KiB with m", "read 64 KiB from shared RAM")
-    );
+    let m64 = ("read 64 B with m", "read 64 B from shared RAM");
+    let m64k = ("read 64 KiB with m", "read 64 KiB from shared RAM");
+    for (label, (a, b)) in [
+        ("emulated return (bp)    / bare cycle    ", (emul, bare)),
+        ("emulated return (watch) / bare cycle    ", (watch, bare)),
+        ("progress floor          / bare cycle    ", (floor, bare)),
+        ("emulated return (bp)    / progress floor", (emul, floor)),
+        ("gdb / entry (push host-side)            ", (gdb, push)),
+        ("gdb / entry (single-step)               ", (gdb, step)),
+        ("m / shared RAM, 64 B                    ", m64),
+        ("m / shared RAM, 64 KiB                  ", m64k),
+    ] {
+        println!("  {label} {:.2}", r.ratio(a, b));
+    }
     if g.counters.is_some() {
         println!(
             "overhead per event (row − untraced time per call, medians of same-round differences):"
