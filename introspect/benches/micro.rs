@@ -1,4 +1,4 @@
-//! Per-event costs on the small test kernel (tests/kernel), whose loop calls the traced
+//! Per-event costs on the small test kernel (guests/test-kernel), whose loop calls the traced
 //! functions with almost no guest work in between, so the client's and QEMU's own costs show.
 //! TCG, 1 vCPU, unix socket; rows interleaved (see benches/common).
 //!
@@ -20,7 +20,7 @@ fn main() {
         sock: vm.addr.clone(),
         dir: vm.dir.clone(),
         ram: vm.ram.clone(),
-        elf: kernel().elf.clone(),
+        elf: kernel().elf().to_path_buf(),
         stub: vm.sym("probe_stub"),
         hook: vm.sym("probe_func"),
         enable: (vm.sym("probe_enabled"), 1),

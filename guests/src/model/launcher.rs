@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::ground_truth::{self, GroundTruth};
 use super::{kernel_elf, DwarfVersion, ModelError};
-use crate::qemu::{option_with_path, Launch, Qemu};
+use crate::qemu::{Launch, Qemu};
 
 /// The line the guest prints once every CPU runs its workload.
 pub const UP_MARKER: &str = "guestrace-model: up";
@@ -87,23 +87,7 @@ impl ModelGuest {
             .unwrap_or_else(|| launch.run_dir().join("serial.log"));
         // A stale log would show an old up line.
         let _ = fs::remove_file(&serial_log);
-        launch
-            .args([
-                "-accel",
-                "tcg",
-                "-nodefaults",
-                "-no-user-config",
-                "-display",
-                "none",
-                "-no-reboot",
-            ])
-            .arg("-smp")
-            .arg(opts.smp.to_string())
-            .arg("-kernel")
-            .arg(&kernel)
-            .arg("-serial")
-            .arg(option_with_path("file:", &serial_log, ""))
-            .remove_on_stop(&serial_log);
+        launch.direct_kernel(&kernel, opts.smp, &serial_log);
         let mut append = Vec::new();
         if let Some(pace) = opts.pace {
             append.push(format!("pace={pace}"));

@@ -10,7 +10,7 @@ mod error;
 mod image_vm;
 mod process;
 mod qmp;
-mod rundir;
+pub(crate) mod rundir;
 
 pub use accel::{detect as detect_accel, Accel, AccelChoice};
 pub use disk::{DiskFormat, DiskImage};

@@ -27,6 +27,7 @@ pub struct Launch {
     qemu: PathBuf,
     run_dir: PathBuf,
     gdb_socket: PathBuf,
+    gdb_tcp_port: Option<u16>,
     ram_file: PathBuf,
     stderr_path: PathBuf,
     ram_mib: u64,
@@ -58,6 +59,7 @@ impl Launch {
         Ok(Launch {
             qemu,
             gdb_socket: run_dir.join("gdb.sock"),
+            gdb_tcp_port: None,
             stderr_path: run_dir.join("qemu.stderr"),
             run_dir,
             ram_file,
@@ -96,6 +98,35 @@ impl Launch {
         self
     }
 
+    /// Boots `kernel`, an ELF with a PVH entry note, straight from QEMU (`-kernel`) under TCG
+    /// with `smp` vCPUs, no display, default devices or user config, and the serial console
+    /// written to `serial_log`, which goes with the run.
+    pub fn direct_kernel(&mut self, kernel: &Path, smp: u32, serial_log: &Path) -> &mut Self {
+        self.args([
+            "-accel",
+            "tcg",
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-no-reboot",
+        ])
+        .arg("-smp")
+        .arg(smp.to_string())
+        .arg("-kernel")
+        .arg(kernel)
+        .arg("-serial")
+        .arg(option_with_path("file:", serial_log, ""))
+        .remove_on_stop(serial_log)
+    }
+
+    /// Has the gdbstub listen on 127.0.0.1:`port` instead of the unix socket (for testing a
+    /// client over TCP).
+    pub fn gdb_over_tcp(&mut self, port: u16) -> &mut Self {
+        self.gdb_tcp_port = Some(port);
+        self
+    }
+
     /// Names a file QEMU will create that must be removed with the run (for example a socket
     /// or a log in the run directory).
     pub fn remove_on_stop(&mut self, file: impl Into<PathBuf>) -> &mut Self {
@@ -104,7 +135,7 @@ impl Launch {
     }
 
     /// Starts QEMU with the arguments given plus `-m`, the shared RAM backend and the gdbstub
-    /// socket. QEMU dies with the calling thread (PR_SET_PDEATHSIG) and runs in its own process
+    /// (on the unix socket unless [`Launch::gdb_over_tcp`] asked otherwise). QEMU dies with the calling thread (PR_SET_PDEATHSIG) and runs in its own process
     /// group, so a terminal's Ctrl-C reaches only the caller, which then stops it.
     pub fn spawn(mut self) -> Result<Qemu, QemuError> {
         let stderr = fs::File::create(&self.stderr_path)
@@ -119,15 +150,21 @@ impl Launch {
                 &self.ram_file,
                 ",share=on",
             ))
-            .args(["-machine", "memory-backend=mem"])
-            .arg("-chardev")
-            .arg(option_with_path(
-                "socket,id=gdb0,server=on,wait=off,path=",
-                &self.gdb_socket,
-                "",
-            ))
-            .args(["-gdb", "chardev:gdb0"])
-            .args(&self.args)
+            .args(["-machine", "memory-backend=mem"]);
+        match self.gdb_tcp_port {
+            None => cmd
+                .arg("-chardev")
+                .arg(option_with_path(
+                    "socket,id=gdb0,server=on,wait=off,path=",
+                    &self.gdb_socket,
+                    "",
+                ))
+                .args(["-gdb", "chardev:gdb0"]),
+            Some(port) => cmd
+                .arg("-gdb")
+                .arg(format!("tcp:127.0.0.1:{port},server=on,wait=off")),
+        };
+        cmd.args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
@@ -164,6 +201,7 @@ impl Launch {
             cleanup,
             run_dir: self.run_dir.clone(),
             gdb_socket: self.gdb_socket.clone(),
+            gdb_tcp_port: self.gdb_tcp_port,
             ram_file: self.ram_file.clone(),
             stderr_path: self.stderr_path.clone(),
             ram_mib: self.ram_mib,
@@ -188,15 +226,25 @@ pub struct Qemu {
     pid: u32,
     run_dir: PathBuf,
     gdb_socket: PathBuf,
+    gdb_tcp_port: Option<u16>,
     ram_file: PathBuf,
     stderr_path: PathBuf,
     ram_mib: u64,
 }
 
 impl Qemu {
-    /// The unix socket of QEMU's gdbstub.
+    /// The unix socket of QEMU's gdbstub (not listened on after [`Launch::gdb_over_tcp`]).
     pub fn gdb_socket(&self) -> &Path {
         &self.gdb_socket
+    }
+
+    /// Where the gdbstub listens, as a debugger is told: the unix socket's path, or
+    /// `127.0.0.1:port` after [`Launch::gdb_over_tcp`].
+    pub fn gdb_address(&self) -> String {
+        match self.gdb_tcp_port {
+            None => self.gdb_socket.display().to_string(),
+            Some(port) => format!("127.0.0.1:{port}"),
+        }
     }
 
     /// The shared file backing guest RAM: guest-physical address P is at file offset P.

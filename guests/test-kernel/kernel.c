@@ -1,4 +1,8 @@
-/* The introspect test kernel: two vCPUs calling functions the tests put breakpoints on. */
+/* The introspect test kernel: two vCPUs calling functions the tests put breakpoints on.
+ *
+ * It boots through the model guest's PVH entry (guests/kernel/boot.S, linked unchanged): that
+ * enters long mode on 2 MiB pages and calls hammer_time on the first vCPU and init_secondary on
+ * each vCPU its real-mode trampoline starts, on the stack left in ap_boot_stack. */
 
 typedef unsigned long u64;
 typedef unsigned int u32;
@@ -23,17 +27,22 @@ volatile u64 probe_sites[2];
 volatile u64 stub_body_runs;
 volatile u64 probe_enabled;
 volatile u64 cpus_up;
-volatile u64 ap_stack;
+void *ap_boot_stack; /* read by boot.S's AP entry */
 const char marker[32] = "introspect test kernel data";
 /* Reached only through the 4 KiB-page window at 0xffffffffc0000000, pages in reverse order. */
 u8 window_data[4][4096] __attribute__((aligned(4096)));
+/* The page directory and page table behind that window. */
+u64 pd_window[512] __attribute__((aligned(4096)));
+u64 pt_window[512] __attribute__((aligned(4096)));
 static u8 ap_stack_mem[16384] __attribute__((aligned(16)));
 
-extern u64 pd_window[], pt_window[], pdpt_high[];
-extern char trampoline_start[], trampoline_end[];
+extern char ap_tramp_start[], ap_tramp_end[];
 
 #define KERNBASE 0xffffffff80000000UL
 #define WINDOW 0xffffffffc0000000UL
+#define PTE_ADDR 0x000ffffffffff000UL
+#define PTE_RW 3UL     /* present, writable */
+#define PTE_LARGE 0x83UL /* present, writable, large page */
 
 static inline void outb(u32 port, u8 v) { __asm__ volatile("outb %0, %w1" ::"a"(v), "Nd"(port)); }
 static inline void wrmsr(u32 msr, u64 v)
@@ -114,13 +123,22 @@ static void work(int cpu)
     }
 }
 
-static void map_window(void)
+/* boot.S maps the low 4 GiB and the kernel with 2 MiB pages. The tests want all three page
+ * sizes, so the low 4 GiB become four 1 GiB pages and the last 1 GiB of the address space gets
+ * the 4 KiB-page window. The tables are reached through CR3 over the identity map. */
+static void map_pages(void)
 {
+    u64 cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    u64 *pml4 = low(cr3 & PTE_ADDR);
+    u64 *pdpt_low = low(pml4[0] & PTE_ADDR);
+    u64 *pdpt_high = low(pml4[511] & PTE_ADDR);
+    for (u64 i = 0; i < 4; i++)
+        pdpt_low[i] = (i << 30) | PTE_LARGE;
     for (int i = 0; i < 4; i++)
-        pt_window[i] = phys(window_data[3 - i]) | 3;
-    /* The tables live in .boot.data, linked at their physical addresses. */
-    pd_window[0] = (u64)pt_window | 3;
-    pdpt_high[511] = (u64)pd_window | 3;
+        pt_window[i] = phys(window_data[3 - i]) | PTE_RW;
+    pd_window[0] = phys(pt_window) | PTE_RW;
+    pdpt_high[511] = phys(pd_window) | PTE_RW;
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4096; j += 8)
             *(u64 *)&window_data[i][j] = 0x5749000000000000UL | ((u64)i << 32) | (u64)j;
@@ -131,9 +149,9 @@ static void start_ap(void)
 {
     volatile u32 *apic = (volatile u32 *)0xfee00000UL;
     u8 *dst = (u8 *)0x8000;
-    for (char *p = trampoline_start; p < trampoline_end; p++)
+    for (char *p = ap_tramp_start; p < ap_tramp_end; p++)
         *dst++ = (u8)*p;
-    ap_stack = (u64)&ap_stack_mem[sizeof ap_stack_mem];
+    ap_boot_stack = &ap_stack_mem[sizeof ap_stack_mem];
     apic[0x310 / 4] = 1u << 24;
     apic[0x300 / 4] = 0x4500; /* INIT */
     for (volatile int i = 0; i < 100000; i++) {
@@ -149,7 +167,7 @@ void kmain(int cpu)
     wrmsr(0xc0000101, (u64)&pcpus[cpu]); /* GS_BASE */
     wrmsr(0xc0000102, 0x7ffffffff000UL); /* KERNEL_GS_BASE */
     if (cpu == 0) {
-        map_window();
+        map_pages();
         puts("up cpu0\n");
         __atomic_fetch_add(&cpus_up, 1, __ATOMIC_SEQ_CST);
         start_ap();
@@ -159,3 +177,12 @@ void kmain(int cpu)
     }
     work(cpu);
 }
+
+/* boot.S's entry points: the first vCPU with the PVH start_info (unused here), then the AP. */
+void hammer_time(u32 start_info)
+{
+    (void)start_info;
+    kmain(0);
+}
+
+void init_secondary(void) { kmain(1); }
