@@ -70,6 +70,13 @@ impl Registers {
         }
     }
 
+    /// Updates a cached well-known register (nothing is written to the vCPU).
+    pub(crate) fn set_known(&mut self, id: RegId, value: u64) {
+        if let Some(r) = self.layout.clone().known(id) {
+            self.set(r, value);
+        }
+    }
+
     /// Control registers for the page walk, if the stub reports them.
     pub(crate) fn paging(&self) -> Option<PagingRegs> {
         Some(PagingRegs {

@@ -33,7 +33,11 @@ const MAX_SILENT_STOPS: u32 = 1_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pending {
     Nothing,
-    EmulateReturn,
+    /// Return from the function the vCPU is at. `rewound`: it was caught past its first push,
+    /// which the cached registers already undo but the vCPU's own RSP does not yet.
+    EmulateReturn {
+        rewound: bool,
+    },
 }
 
 /// A connection to one VM's gdbstub.

@@ -10,10 +10,20 @@ impl Target {
         self.check()?;
         let vcpu = self.stopped_vcpu_or_err()?;
         let mut resume = Resume::Continue;
-        if std::mem::replace(&mut self.pending, Pending::Nothing) == Pending::EmulateReturn {
+        if let Pending::EmulateReturn { rewound } =
+            std::mem::replace(&mut self.pending, Pending::Nothing)
+        {
             match self.return_gadget.filter(|&g| !self.table.is_planted(g)) {
-                // The vCPU runs a `ret` itself: one packet, no register writes.
-                Some(gadget) => resume = Resume::ContinueAt(gadget),
+                // The vCPU runs a `ret` itself: one packet, and no register write unless the
+                // push must be undone first. (Queued here, not at the stop: restoring drops
+                // writes queued before it.)
+                Some(gadget) => {
+                    if rewound {
+                        let sp = self.registers()?.rsp();
+                        self.set_known(RegId::Rsp, sp)?;
+                    }
+                    resume = Resume::ContinueAt(gadget);
+                }
                 None => {
                     let sp = self.registers()?.rsp();
                     let ret = self.read_u64(sp)?;
@@ -279,16 +289,24 @@ impl Target {
         // call's target page holds a breakpoint). Undo the push (the pushed register is
         // unchanged, so only RSP moves back) and report it as the entry's event, so the caller
         // sees the registers it would have seen there.
-        let rip = match self.table.by_net(rip).map(|b| b.addr) {
+        let rewound = match self.table.by_net(rip).map(|b| b.addr) {
             Some(entry) => {
                 if watch.is_none() {
                     self.stats.net_hits += 1;
                 }
-                self.set_known(RegId::Rsp, sp.wrapping_add(8))?;
-                self.set_known(RegId::Rip, entry)?;
-                entry
+                // The cached registers only: the resume writes what the return needs.
+                if let Some(r) = self.regs.as_mut() {
+                    r.set_known(RegId::Rsp, sp.wrapping_add(8));
+                    r.set_known(RegId::Rip, entry);
+                }
+                true
             }
-            None => rip,
+            None => false,
+        };
+        let rip = if rewound {
+            self.regs.as_ref().map_or(rip, |r| r.rip())
+        } else {
+            rip
         };
         // Any stop with RIP at one of our breakpoints is that breakpoint's event: its
         // instruction has not run yet, and the resume runs past it. That includes a read
@@ -304,7 +322,7 @@ impl Target {
                 self.stats.watch_events += 1;
             }
             if kind == Kind::EmulatedReturn {
-                self.pending = Pending::EmulateReturn;
+                self.pending = Pending::EmulateReturn { rewound };
             }
             return Ok(Some(Stop {
                 vcpu,
