@@ -403,6 +403,17 @@ pub fn run(g: &Guest, title: &str) {
             run: Box::new(|slice| gdb_python(&g.sock, &g.dir, g.entry, slice, false)),
         },
         Row {
+            name: "g exchange while stopped (all registers)",
+            run: Box::new(|slice| {
+                let mut t = connect(g, true);
+                let mut raw = Vec::new();
+                Some(time_events(slice, || {
+                    raw.clear();
+                    t.rsp().read_all_registers(&mut raw).expect("g");
+                }))
+            }),
+        },
+        Row {
             name: "read 64 B with m",
             run: Box::new(read(64, true)),
         },
