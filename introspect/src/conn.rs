@@ -150,6 +150,30 @@ impl Conn {
         })
     }
 
+    /// The process at the other end of a unix socket (SO_PEERCRED); None over TCP.
+    pub fn peer_pid(&self) -> Option<i32> {
+        let Stream::Unix(_) = &self.stream else {
+            return None;
+        };
+        let mut cred = libc::ucred {
+            pid: 0,
+            uid: 0,
+            gid: 0,
+        };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: cred and len are valid for writes of the sizes given.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.stream.fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        };
+        (rc == 0 && cred.pid > 0).then_some(cred.pid)
+    }
+
     /// Frames a packet into the output batch; nothing is written until [`Conn::flush`].
     pub fn queue(&mut self, payload: &[u8]) {
         let start = self.out.len();

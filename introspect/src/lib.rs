@@ -27,6 +27,7 @@
 mod breakpoints;
 mod cleanup;
 mod conn;
+mod cpu_mirror;
 mod error;
 pub mod packet;
 mod paging;

@@ -11,11 +11,40 @@ pub struct Registers {
     layout: Arc<RegLayout>,
     raw: Vec<u8>,
     vcpu: u32,
+    /// When only some registers were read (see `cpu_mirror`): their register numbers, sorted.
+    /// The others read as None.
+    only: Option<Arc<Vec<usize>>>,
 }
 
 impl Registers {
     pub(crate) fn new(layout: Arc<RegLayout>, raw: Vec<u8>, vcpu: u32) -> Registers {
-        Registers { layout, raw, vcpu }
+        Registers {
+            layout,
+            raw,
+            vcpu,
+            only: None,
+        }
+    }
+
+    /// Registers of which only those numbered in `only` (sorted) are known.
+    pub(crate) fn partial(
+        layout: Arc<RegLayout>,
+        raw: Vec<u8>,
+        vcpu: u32,
+        only: Arc<Vec<usize>>,
+    ) -> Registers {
+        Registers {
+            layout,
+            raw,
+            vcpu,
+            only: Some(only),
+        }
+    }
+
+    fn has(&self, r: &RegInfo) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|v| v.binary_search(&r.regnum).is_ok())
     }
 
     /// The vCPU (gdb thread id) these registers belong to.
@@ -30,7 +59,7 @@ impl Registers {
 
     /// The raw little-endian bytes of a register.
     pub fn raw(&self, name: &str) -> Option<&[u8]> {
-        let r = self.layout.find(name)?;
+        let r = self.layout.find(name).filter(|r| self.has(r))?;
         self.raw.get(r.offset..r.offset + r.size)
     }
 
@@ -39,6 +68,9 @@ impl Registers {
     }
 
     fn value(&self, r: &RegInfo) -> Option<u64> {
+        if !self.has(r) {
+            return None;
+        }
         let bytes = self.raw.get(r.offset..r.offset + r.size.min(8))?;
         let mut b = [0u8; 8];
         b[..bytes.len()].copy_from_slice(bytes);

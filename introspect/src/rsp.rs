@@ -167,6 +167,11 @@ impl Rsp {
         self.last_stop_thread
     }
 
+    /// The stub's process (QEMU) when connected over a unix socket.
+    pub fn peer_pid(&self) -> Option<i32> {
+        self.conn.peer_pid()
+    }
+
     pub(crate) fn wake(&self) -> &Arc<crate::conn::Wake> {
         &self.conn.wake
     }

@@ -86,6 +86,48 @@ fn works_over_tcp() {
         assert!(matches!(s.event, Event::Breakpoint { addr, .. } if addr == f));
         assert_eq!(t.registers().unwrap().arg(0), Some(vm.sym("objs")));
     }
+    // Over TCP there is no peer process to read registers from: every stop used `g`.
+    assert!(!t.registers_mirrored());
+    assert_eq!(t.stats().mirrored_registers, 0);
+    t.detach().unwrap();
+}
+
+#[test]
+fn registers_read_from_qemus_memory_equal_the_stubs_on_both_vcpus() {
+    let vm = Vm::boot(Boot::default());
+    let mut t = Target::connect(&vm.addr, opts(&vm)).unwrap();
+    assert!(t.registers_mirrored(), "QEMU's register blocks not found");
+    let layout = t.layout().clone();
+    let names = [
+        "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12",
+        "r13", "r14", "r15", "rip", "gs_base", "cr0", "cr3", "cr4", "efer",
+    ];
+    let f = vm.sym("traced_func");
+    t.add_breakpoint(f, Kind::Entry).unwrap();
+    let mut per_vcpu = [0u32; 3];
+    for _ in 0..60 {
+        let s = t.resume_and_wait(Some(Duration::from_secs(10))).unwrap();
+        let mirrored = t.registers().unwrap().clone();
+        // The same registers by `g`, straight from the stub.
+        let mut raw = Vec::new();
+        t.rsp().select_thread(s.vcpu).unwrap();
+        t.rsp().read_all_registers(&mut raw).unwrap();
+        for name in names {
+            let r = layout.find(name).unwrap();
+            let mut b = [0u8; 8];
+            b[..r.size.min(8)].copy_from_slice(&raw[r.offset..r.offset + r.size.min(8)]);
+            assert_eq!(
+                mirrored.get(name),
+                Some(u64::from_le_bytes(b)),
+                "{name} on vCPU {}",
+                s.vcpu
+            );
+        }
+        per_vcpu[s.vcpu as usize] += 1;
+    }
+    assert!(per_vcpu[1] > 0 && per_vcpu[2] > 0, "{per_vcpu:?}");
+    // After the first checks, stops no longer needed `g`.
+    assert!(t.stats().mirrored_registers >= 50, "{:?}", t.stats());
     t.detach().unwrap();
 }
 

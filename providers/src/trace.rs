@@ -331,8 +331,8 @@ impl Guest {
             let st = self.target.stats();
             eprintln!(
                 "guestrace: stats: {} stops ({} at watchpoints, {} of them events; {} at the stub's net) in {:.3} s, \
-                 guest held stopped {:.3} s; {} interrupts; {} shared-RAM reads, {} stub reads, \
-                 {} spurious stops",
+                 guest held stopped {:.3} s; {} interrupts; registers from QEMU's memory at {} \
+                 stops; {} shared-RAM reads, {} stub reads, {} spurious stops",
                 st.events,
                 st.watch_stops,
                 st.watch_events,
@@ -340,6 +340,7 @@ impl Guest {
                 clock.elapsed().as_secs_f64(),
                 clock.held().as_secs_f64(),
                 st.interrupts,
+                st.mirrored_registers,
                 st.ram_reads,
                 st.stub_reads,
                 st.spurious_stops

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::breakpoints::{BpId, Breakpoint, CallId, Kind, PendingCall, Table};
 use crate::cleanup::{Cleanup, Interrupter};
+use crate::cpu_mirror::CpuMirror;
 use crate::error::{Error, MemError, Result};
 use crate::paging::{TranslationCache, Walk};
 use crate::regs::Registers;
@@ -55,6 +56,8 @@ pub struct Target {
     pending: Pending,
     /// A `ret` instruction emulated returns resume at (see [`Target::set_return_gadget`]).
     return_gadget: Option<u64>,
+    /// Where QEMU keeps the vCPUs' registers, when found (see `cpu_mirror`).
+    mirror: Option<CpuMirror>,
     table: Table,
     unplant_on_resume: Vec<(BpType, u64)>,
     undo: UndoLog,
@@ -124,6 +127,7 @@ impl Target {
             reg_writes: Vec::new(),
             pending: Pending::Nothing,
             return_gadget: None,
+            mirror: None,
             table: Table::default(),
             unplant_on_resume: Vec::new(),
             undo: UndoLog::new(journal),
@@ -138,6 +142,9 @@ impl Target {
             opts,
         };
         t.load_registers(vcpu)?;
+        if t.opts.registers_from_qemu {
+            t.mirror = t.find_mirror();
+        }
         if let Some(path) = t.opts.ram_file.clone() {
             t.ram_status = match SharedRam::open(&path) {
                 Ok(ram) => {
@@ -232,11 +239,53 @@ impl Target {
     }
 
     fn load_registers(&mut self, vcpu: u32) -> Result<()> {
+        let mirrored = self
+            .mirror
+            .as_ref()
+            .and_then(|m| m.read(&self.layout, vcpu));
+        if let Some(regs) = mirrored {
+            if !self.mirror.as_ref().is_some_and(CpuMirror::checking) {
+                self.stats.mirrored_registers += 1;
+                self.regs = Some(regs);
+                return Ok(());
+            }
+            let by_g = self.read_g(vcpu)?;
+            let same = self
+                .mirror
+                .as_mut()
+                .is_some_and(|m| m.check(&regs, &by_g, &self.layout));
+            if !same {
+                self.mirror = None;
+            }
+            self.regs = Some(by_g);
+            return Ok(());
+        }
+        self.regs = Some(self.read_g(vcpu)?);
+        Ok(())
+    }
+
+    fn read_g(&mut self, vcpu: u32) -> Result<Registers> {
         self.rsp.select_thread(vcpu)?;
         let mut raw = Vec::with_capacity(self.layout.g_len());
         self.rsp.read_all_registers(&mut raw)?;
-        self.regs = Some(Registers::new(self.layout.clone(), raw, vcpu));
-        Ok(())
+        Ok(Registers::new(self.layout.clone(), raw, vcpu))
+    }
+
+    /// Locates the vCPUs' register blocks in a local QEMU (VM stopped, registers loaded).
+    fn find_mirror(&mut self) -> Option<CpuMirror> {
+        let pid = self.rsp.peer_pid()?;
+        let mut snapshots = Vec::new();
+        for v in self.threads.clone() {
+            snapshots.push(self.read_g(v).ok()?);
+        }
+        let stopped = self.stopped?;
+        self.rsp.select_thread(stopped).ok()?;
+        CpuMirror::find(pid, &self.layout, &snapshots)
+    }
+
+    /// Whether registers come from QEMU's memory (see [`Options::registers_from_qemu`]).
+    pub fn registers_mirrored(&self) -> bool {
+        self.mirror.is_some()
     }
 
     /// Registers of the stopped vCPU (read once per stop; includes queued writes).

@@ -46,6 +46,10 @@ pub struct Options {
     /// Run past an entry breakpoint whose first instruction is `push %reg` by doing the push
     /// host-side (one stop per event) instead of single-stepping (two stops).
     pub emulate_push: bool,
+    /// Read the stopped vCPU's registers straight from QEMU's memory (process_vm_readv), when
+    /// the stub is a local QEMU on a unix socket and its register blocks are found, instead of
+    /// a `g` exchange per stop.
+    pub registers_from_qemu: bool,
 }
 
 impl Default for Options {
@@ -59,6 +63,7 @@ impl Default for Options {
             acks_while_stopped: false,
             step_retries: 16,
             emulate_push: true,
+            registers_from_qemu: true,
         }
     }
 }
@@ -134,6 +139,8 @@ pub struct Stats {
     /// Calls caught by the safety-net breakpoint past a watched function's first push (the
     /// watch missed them; see [`Target::watch_pointer`]).
     pub net_hits: u64,
+    /// Stops whose registers were read from QEMU's memory rather than by `g`.
+    pub mirrored_registers: u64,
     /// Reads served from the RAM file.
     pub ram_reads: u64,
     /// Reads served by `m`.
