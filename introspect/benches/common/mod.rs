@@ -379,19 +379,19 @@ pub fn run(g: &Guest, title: &str) {
             }),
         },
         Row {
-            name: "emulated return, breakpoint (g, [rsp+8])",
+            name: "emulated return, breakpoint (regs, [rsp+8])",
             run: Box::new(emulated(false)),
         },
         Row {
-            name: "emulated return, pointer watch + ret (g, [rsp+8])",
+            name: "emulated return, pointer watch + ret (regs, [rsp+8])",
             run: Box::new(emulated(true)),
         },
         Row {
-            name: "entry, push done host-side (g, 64 B at rdi)",
+            name: "entry, push done host-side (regs, 64 B at rdi)",
             run: Box::new(entry(true)),
         },
         Row {
-            name: "entry, single-step over (g, 64 B at rdi)",
+            name: "entry, single-step over (regs, 64 B at rdi)",
             run: Box::new(entry(false)),
         },
         Row {
@@ -439,10 +439,10 @@ pub fn run(g: &Guest, title: &str) {
     r.print();
     let bare = "bare resume->stop cycle (no progress)";
     let floor = "progress floor (P rip=<a ret>; c; no reads)";
-    let emul = "emulated return, breakpoint (g, [rsp+8])";
-    let watch = "emulated return, pointer watch + ret (g, [rsp+8])";
-    let push = "entry, push done host-side (g, 64 B at rdi)";
-    let step = "entry, single-step over (g, 64 B at rdi)";
+    let emul = "emulated return, breakpoint (regs, [rsp+8])";
+    let watch = "emulated return, pointer watch + ret (regs, [rsp+8])";
+    let push = "entry, push done host-side (regs, 64 B at rdi)";
+    let step = "entry, single-step over (regs, 64 B at rdi)";
     let gdb = "gdb Python bp, $rdi + 64 B, stop() False";
     println!("ratios (median of same-round ratios):");
     let m64 = ("read 64 B with m", "read 64 B from shared RAM");
