@@ -272,8 +272,17 @@ impl Target {
     }
 
     /// Locates the vCPUs' register blocks in a local QEMU (VM stopped, registers loaded).
+    /// Not under KVM: there QEMU's copy of the registers is only brought up to date when
+    /// something asks for it (as `g` does), so it may be stale at a stop.
     fn find_mirror(&mut self) -> Option<CpuMirror> {
         let pid = self.rsp.peer_pid()?;
+        let tcg = self
+            .rsp
+            .monitor("info kvm")
+            .is_ok_and(|out| !out.contains("enabled"));
+        if !tcg {
+            return None;
+        }
         let mut snapshots = Vec::new();
         for v in self.threads.clone() {
             snapshots.push(self.read_g(v).ok()?);
