@@ -38,6 +38,8 @@ pub(crate) struct CpuMirror {
     /// (register number, offset in the `g` layout, size, offset from the block's start).
     map: Vec<(usize, usize, usize, u64)>,
     only: Arc<Vec<usize>>,
+    /// Bytes of the block that hold mapped registers: what each stop reads.
+    span: usize,
     checks_left: u32,
 }
 
@@ -87,11 +89,13 @@ impl CpuMirror {
         }
         let mut only: Vec<usize> = map.iter().map(|m| m.0).collect();
         only.sort_unstable();
+        let span = map.iter().map(|m| m.3 as usize + m.2).max()?;
         Some(CpuMirror {
             pid,
             blocks,
             map,
             only: Arc::new(only),
+            span,
             checks_left: CHECKS,
         })
     }
@@ -99,8 +103,7 @@ impl CpuMirror {
     /// The registers of `vcpu` at this stop, or None (unknown vCPU, or the read failed).
     pub(crate) fn read(&self, layout: &Arc<RegLayout>, vcpu: u32) -> Option<Registers> {
         let base = *self.blocks.get(&vcpu)?;
-        let span = self.map.iter().map(|m| m.3 + m.2 as u64).max()?;
-        let block = read(self.pid, base, span as usize)?;
+        let block = read(self.pid, base, self.span)?;
         let mut raw = vec![0u8; layout.g_len()];
         for &(_, g_off, size, off) in &self.map {
             let src = block.get(off as usize..off as usize + size)?;

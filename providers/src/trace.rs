@@ -244,22 +244,15 @@ impl Guest {
             let timeout = timers.until_next();
             if !running {
                 clock.resumed();
-                match self.target.resume() {
-                    Ok(()) => running = true,
-                    Err(introspect::Error::Cancelled) => {
-                        cancelled = true;
-                        break;
-                    }
-                    Err(e) => return Err(Error::target("resuming the guest", e)),
-                }
-            }
-            let stop = match self.target.wait_for(timeout) {
-                Ok(s) => s,
-                Err(introspect::Error::Cancelled) => {
+                if live(self.target.resume(), "resuming the guest")?.is_none() {
                     cancelled = true;
                     break;
                 }
-                Err(e) => return Err(Error::target("waiting for the guest", e)),
+                running = true;
+            }
+            let Some(stop) = live(self.target.wait_for(timeout), "waiting for the guest")? else {
+                cancelled = true;
+                break;
             };
             if let Some(stop) = stop {
                 running = false;
@@ -276,13 +269,9 @@ impl Guest {
                 let due = timers.take_due();
                 // profile-N samples every vCPU's PC: that needs the guest stopped.
                 if running && due.iter().any(|t| t.every_cpu) {
-                    let stop = match self.target.interrupt() {
-                        Ok(s) => s,
-                        Err(introspect::Error::Cancelled) => {
-                            cancelled = true;
-                            break;
-                        }
-                        Err(e) => return Err(Error::target("stopping the guest", e)),
+                    let Some(stop) = live(self.target.interrupt(), "stopping the guest")? else {
+                        cancelled = true;
+                        break;
                     };
                     running = false;
                     clock.stopped();
@@ -321,10 +310,9 @@ impl Guest {
         }
         // END may read the guest: stop it (a probe hit now is past exit() and not fired).
         if running && !cancelled {
-            match self.target.interrupt() {
-                Ok(_) => clock.stopped(),
-                Err(introspect::Error::Cancelled) => cancelled = true,
-                Err(e) => return Err(Error::target("stopping the guest", e)),
+            match live(self.target.interrupt(), "stopping the guest")? {
+                Some(_) => clock.stopped(),
+                None => cancelled = true,
             }
         }
         if std::env::var_os("GUESTRACE_STATS").is_some() {
@@ -456,14 +444,10 @@ impl Guest {
                 self.fire(program, out, clock, probe, args, state)
             }
             Event::Breakpoint { id, .. } if en.fbt_returns.contains_key(id) => {
-                let Some(r) = en.fbt_returns.get(id).copied() else {
-                    return Ok((Flow::Continue, state));
-                };
+                let r = en.fbt_returns[id];
                 // At the `ret`: RSP points at the return address, so stack() starts in the
                 // caller, as it does at the return address itself.
-                let mut args = [0u64; 10];
-                args[0] = r.offset;
-                args[1] = regs.get("rax").unwrap_or(0);
+                let args = return_args(r.offset, &regs);
                 self.fire(program, out, clock, r.probe, args, state)
             }
             Event::Breakpoint { id, .. } => {
@@ -492,8 +476,7 @@ impl Guest {
             }
             Event::Return { tag, .. } => {
                 // arg0, the `ret`'s offset, is unknown here: 0.
-                let mut args = [0u64; 10];
-                args[1] = regs.get("rax").unwrap_or(0);
+                let args = return_args(0, &regs);
                 // Stopped at the return address: the caller's frame is innermost in stack().
                 let mut st = state;
                 st.caller = 0;
@@ -541,5 +524,23 @@ impl Guest {
             }
         }
         Ok(Flow::Continue)
+    }
+}
+
+/// fbt:::return's arguments: the `ret`'s offset in the function and the return value.
+fn return_args(offset: u64, regs: &introspect::Registers) -> [u64; 10] {
+    let mut args = [0u64; 10];
+    args[0] = offset;
+    args[1] = regs.get("rax").unwrap_or(0);
+    args
+}
+
+/// A target call's result for the event loop: None when the run was cancelled (the guest is
+/// already restored), the error named by `what` otherwise.
+fn live<T>(r: Result<T, introspect::Error>, what: &str) -> Result<Option<T>, Error> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(introspect::Error::Cancelled) => Ok(None),
+        Err(e) => Err(Error::target(what, e)),
     }
 }

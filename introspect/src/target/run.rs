@@ -289,7 +289,7 @@ impl Target {
         // call's target page holds a breakpoint). Undo the push (the pushed register is
         // unchanged, so only RSP moves back) and report it as the entry's event, so the caller
         // sees the registers it would have seen there.
-        let rewound = match self.table.by_net(rip).map(|b| b.addr) {
+        let (rewound, rip) = match self.table.by_net(rip).map(|b| b.addr) {
             Some(entry) => {
                 if watch.is_none() {
                     self.stats.net_hits += 1;
@@ -299,14 +299,9 @@ impl Target {
                     r.set_known(RegId::Rsp, sp.wrapping_add(8));
                     r.set_known(RegId::Rip, entry);
                 }
-                true
+                (true, entry)
             }
-            None => false,
-        };
-        let rip = if rewound {
-            self.regs.as_ref().map_or(rip, |r| r.rip())
-        } else {
-            rip
+            None => (false, rip),
         };
         // Any stop with RIP at one of our breakpoints is that breakpoint's event: its
         // instruction has not run yet, and the resume runs past it. That includes a read
